@@ -1,0 +1,42 @@
+from rest_framework import viewsets
+
+from users.permissions import STAFF, STOCK_READERS, ActionRoles
+
+from .. import selectors, services
+from ..errors import ArticleInUse
+from .filters import ArticleFilter
+from .serializers import ArticleSerializer
+
+
+class ArticleViewSet(viewsets.ModelViewSet):
+    """What the store sells. An article with history cannot be deleted: deactivate it."""
+
+    serializer_class = ArticleSerializer
+    permission_classes = [ActionRoles]
+    action_roles = {
+        "list": STOCK_READERS,
+        "retrieve": STOCK_READERS,
+        "create": STAFF,
+        "update": STAFF,
+        "partial_update": STAFF,
+        "destroy": STAFF,
+    }
+    domain_errors = {"destroy": [ArticleInUse]}
+    lookup_value_regex = r"\d{1,18}"
+    filterset_class = ArticleFilter
+    search_fields = ["name", "sku"]
+    ordering_fields = ["id", "sku", "name", "price", "created_at"]
+
+    def get_queryset(self):
+        return selectors.article_list()
+
+    def perform_create(self, serializer):
+        serializer.instance = services.article_create(**serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.article_update(
+            article=serializer.instance, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        services.article_delete(article=instance)

@@ -1,0 +1,53 @@
+import pytest
+from rest_framework.test import APIClient
+
+from articles.tests.factories import ArticleFactory
+from stocks.services import stock_restock
+from users.models import Role
+from users.tests.factories import UserFactory
+
+
+@pytest.fixture
+def manager(db):
+    return UserFactory(role=Role.MANAGER, username="manager")
+
+
+@pytest.fixture
+def clerk(db):
+    return UserFactory(role=Role.CLERK, username="clerk")
+
+
+@pytest.fixture
+def supplier(db):
+    return UserFactory(role=Role.SUPPLIER, username="supplier")
+
+
+@pytest.fixture
+def customer(db):
+    return UserFactory(role=Role.CUSTOMER, username="customer")
+
+
+def _client_for(user) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def api_client():
+    """Returns an API client authenticated as the given user (anonymous for None)."""
+    return _client_for
+
+
+@pytest.fixture
+def stocked_article(db, manager):
+    """Returns a factory of articles that already hold `quantity` units (booked by a restock)."""
+
+    def make(quantity: int = 10, **fields):
+        article = ArticleFactory(**fields)
+        if quantity:
+            stock_restock(article_id=article.pk, quantity=quantity, reference="initial", user=manager)
+        return article
+
+    return make

@@ -1,0 +1,89 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from core.idempotency import HEADER, IdempotencyKeyReused, InvalidIdempotencyKey, run_idempotent
+from stocks.errors import InsufficientStock, StockLimitExceeded
+from users.models import Role
+from users.permissions import STAFF, ActionRoles
+
+from .. import selectors, services
+from ..errors import InvalidOrderLines, OrderNotCancellable, OrderPaid
+from ..models import Order
+from .filters import OrderFilter
+from .serializers import OrderCreateSerializer, OrderSerializer
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description=(
+        "Optional. Repeating a request with the same key returns the first response and creates "
+        "nothing new; the same key with another body is refused (422). Keys are kept 24 hours."
+    ),
+)
+
+
+class OrderViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Customer orders. Creating one takes its stock; cancelling it gives the stock back."""
+
+    serializer_class = OrderSerializer
+    permission_classes = [ActionRoles]
+    action_roles = {
+        "list": STAFF | {Role.CUSTOMER},
+        "retrieve": STAFF | {Role.CUSTOMER},
+        "create": STAFF,
+        "cancel": STAFF,
+        "destroy": STAFF,
+    }
+    domain_errors = {
+        "create": [InsufficientStock, InvalidOrderLines, IdempotencyKeyReused, InvalidIdempotencyKey],
+        "cancel": [OrderNotCancellable, StockLimitExceeded],
+        "destroy": [OrderPaid, StockLimitExceeded],
+    }
+    lookup_value_regex = r"\d{1,18}"
+    filterset_class = OrderFilter
+    search_fields = None
+    ordering_fields = ["id", "created_at", "total"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            return Order.objects.none()
+        return selectors.order_list(actor=self.request.user)
+
+    @extend_schema(
+        request=OrderCreateSerializer,
+        responses={201: OrderSerializer},
+        parameters=[IDEMPOTENCY_PARAMETER],
+    )
+    def create(self, request):
+        """Place an order; every line's stock is taken, or nothing is (409 `insufficient_stock`)."""
+
+        def place_order():
+            serializer = OrderCreateSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            order = services.order_create(created_by=request.user, **serializer.validated_data)
+            return status.HTTP_201_CREATED, OrderSerializer(order).data
+
+        status_code, body, replayed = run_idempotent(request, scope="orders.create", produce=place_order)
+        headers = {"Idempotent-Replayed": "true"} if replayed else {}
+        return Response(body, status=status_code, headers=headers)
+
+    @extend_schema(request=None, responses={200: OrderSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Cancel a pending order and return its stock."""
+        order = services.order_cancel(order_id=int(pk), user=request.user)
+        return Response(OrderSerializer(order).data)
+
+    def destroy(self, request, pk=None):
+        """Cancel (if pending) and remove an unpaid order; its stock ledger lines stay."""
+        services.order_delete(order_id=int(pk), user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,25 @@
+import django_filters
+
+from ..models import LOW_STOCK, MovementKind, Stock, StockMovement
+
+
+class StockFilter(django_filters.FilterSet):
+    is_low = django_filters.BooleanFilter(method="filter_is_low", label="At or below the reorder point")
+    is_active = django_filters.BooleanFilter(field_name="article__is_active")
+
+    class Meta:
+        model = Stock
+        fields = ["is_low", "is_active"]
+
+    def filter_is_low(self, queryset, name, value):
+        return queryset.filter(LOW_STOCK) if value else queryset.exclude(LOW_STOCK)
+
+
+class StockMovementFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=MovementKind.choices)
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = StockMovement
+        fields = ["article", "kind"]

@@ -1,0 +1,54 @@
+from rest_framework import serializers
+
+from ..models import MovementKind, Stock, StockMovement
+
+MAX_UNITS = 1_000_000
+
+
+class StockSerializer(serializers.ModelSerializer):
+    article_id = serializers.IntegerField(read_only=True)
+    sku = serializers.CharField(source="article.sku", read_only=True)
+    name = serializers.CharField(source="article.name", read_only=True)
+    is_low = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Stock
+        fields = ["article_id", "sku", "name", "quantity", "min_quantity", "max_quantity", "is_low"]
+        read_only_fields = ["quantity"]
+        extra_kwargs = {
+            "min_quantity": {"min_value": 0, "max_value": MAX_UNITS},
+            "max_quantity": {"min_value": 0, "max_value": MAX_UNITS},
+        }
+
+
+class RestockSerializer(serializers.Serializer):
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_UNITS)
+    reference = serializers.CharField(max_length=200, help_text="Delivery note or supplier reference.")
+
+
+class AdjustSerializer(serializers.Serializer):
+    quantity = serializers.IntegerField(
+        min_value=0, max_value=MAX_UNITS, help_text="The counted quantity (absolute)."
+    )
+    reason = serializers.CharField(max_length=200)
+
+
+class StockMovementSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="article.sku", read_only=True)
+    user = serializers.CharField(source="user.username", read_only=True, default=None)
+    kind = serializers.ChoiceField(choices=MovementKind.choices, read_only=True)
+
+    class Meta:
+        model = StockMovement
+        fields = [
+            "id",
+            "article",
+            "sku",
+            "delta",
+            "quantity_after",
+            "kind",
+            "reference",
+            "user",
+            "created_at",
+        ]
+        read_only_fields = fields

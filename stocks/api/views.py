@@ -1,0 +1,91 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from users.permissions import STAFF, STOCK_READERS, ActionRoles
+
+from .. import selectors, services
+from ..errors import InvalidStockLimits, StockLimitExceeded
+from .filters import StockFilter, StockMovementFilter
+from .serializers import (
+    AdjustSerializer,
+    RestockSerializer,
+    StockMovementSerializer,
+    StockSerializer,
+)
+
+
+class StockViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Stock levels per article. Quantities change only through restock, adjust and orders."""
+
+    serializer_class = StockSerializer
+    permission_classes = [ActionRoles]
+    action_roles = {
+        "list": STOCK_READERS,
+        "retrieve": STOCK_READERS,
+        "partial_update": STAFF,
+        "restock": STOCK_READERS,
+        "adjust": STAFF,
+    }
+    domain_errors = {
+        "partial_update": [StockLimitExceeded, InvalidStockLimits],
+        "restock": [StockLimitExceeded],
+        "adjust": [StockLimitExceeded],
+    }
+    lookup_field = "article_id"
+    lookup_value_regex = r"\d{1,18}"
+    filterset_class = StockFilter
+    search_fields = ["article__sku", "article__name"]
+    ordering_fields = ["article_id", "quantity", "article__sku"]
+
+    def get_queryset(self):
+        return selectors.stock_list()
+
+    def _stock_response(self, article_id: int) -> Response:
+        return Response(StockSerializer(selectors.stock_get(article_id=article_id)).data)
+
+    @extend_schema(request=StockSerializer, responses={200: StockSerializer})
+    def partial_update(self, request, article_id=None):
+        """Change the reorder point and capacity (quantities are changed by restock/adjust)."""
+        stock = self.get_object()
+        serializer = self.get_serializer(stock, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        limits = {"min_quantity": stock.min_quantity, "max_quantity": stock.max_quantity}
+        limits.update(serializer.validated_data)
+        services.stock_set_limits(article_id=stock.article_id, **limits)
+        return self._stock_response(stock.article_id)
+
+    @extend_schema(request=RestockSerializer, responses={200: StockSerializer})
+    @action(detail=True, methods=["post"])
+    def restock(self, request, article_id=None):
+        """Book a delivery: adds `quantity` units, up to the capacity."""
+        stock = self.get_object()
+        serializer = RestockSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.stock_restock(article_id=stock.article_id, user=request.user, **serializer.validated_data)
+        return self._stock_response(stock.article_id)
+
+    @extend_schema(request=AdjustSerializer, responses={200: StockSerializer})
+    @action(detail=True, methods=["post"])
+    def adjust(self, request, article_id=None):
+        """Record an inventory count: the quantity becomes the counted one."""
+        stock = self.get_object()
+        serializer = AdjustSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.stock_adjust(article_id=stock.article_id, user=request.user, **serializer.validated_data)
+        return self._stock_response(stock.article_id)
+
+
+class StockMovementViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The stock ledger, newest first."""
+
+    serializer_class = StockMovementSerializer
+    permission_classes = [ActionRoles]
+    action_roles = {"list": STOCK_READERS}
+    filterset_class = StockMovementFilter
+    search_fields = None
+    ordering_fields = ["id", "created_at"]
+
+    def get_queryset(self):
+        return selectors.movement_list()

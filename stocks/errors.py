@@ -1,0 +1,19 @@
+from rest_framework import status
+
+from core.errors import Conflict, DomainError
+
+
+class InsufficientStock(Conflict):
+    code = "insufficient_stock"
+    default_message = "Not enough stock for some lines; nothing was taken."
+
+
+class StockLimitExceeded(Conflict):
+    code = "stock_limit_exceeded"
+    default_message = "The stock would pass its maximum quantity."
+
+
+class InvalidStockLimits(DomainError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = "invalid"
+    default_message = "min_quantity cannot be greater than max_quantity."

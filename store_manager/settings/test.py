@@ -1,0 +1,24 @@
+"""Settings for the test suite: real MariaDB and Redis, never the embedded fallbacks.
+
+DATABASE_URL and REDIS_URL default to the servers on 127.0.0.1; pytest-django creates (and drops)
+its own `test_<name>` database on that server.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
+os.environ.setdefault("DATABASE_URL", "mysql://root@127.0.0.1:3306/store_manager")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .store import *  # noqa: F403
+from .store import CACHES, DATABASES
+
+if DATABASES["default"]["ENGINE"] != "django.db.backends.mysql":
+    raise ImproperlyConfigured("The tests run against MariaDB/MySQL: DATABASE_URL must be mysql://…")
+if CACHES["default"]["BACKEND"] != "django_redis.cache.RedisCache":
+    raise ImproperlyConfigured("The tests run against Redis: REDIS_URL must be redis://…")
+
+# Hashing strength is not what the tests measure.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,38 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from articles.api.views import ArticleViewSet
+from core import views as core_views
+from orders.api.views import OrderViewSet
+from stocks.api.views import StockMovementViewSet, StockViewSet
+from users.api.views import ObtainTokenView, UserViewSet
+
+router = DefaultRouter()
+router.register("users", UserViewSet, basename="user")
+router.register("articles", ArticleViewSet, basename="article")
+# Before "stocks" so that "movements" is not read as an article id.
+router.register("stocks/movements", StockMovementViewSet, basename="stock-movement")
+router.register("stocks", StockViewSet, basename="stock")
+router.register("orders", OrderViewSet, basename="order")
+
+api_v1 = [
+    path("auth/token/", ObtainTokenView.as_view(), name="auth-token"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("", include(router.urls)),
+]
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/api/v1/", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api-auth/", include("rest_framework.urls")),
+    path("health/", core_views.liveness, name="health"),
+    path("health/ready/", core_views.readiness, name="health-ready"),
+]
+
+handler404 = core_views.not_found
+handler500 = core_views.server_error

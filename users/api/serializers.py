@@ -1,0 +1,47 @@
+from rest_framework import serializers
+
+from ..models import Role, User
+
+
+class UserSerializer(serializers.ModelSerializer):
+    password = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        style={"input_type": "password"},
+        help_text="Write-only. Leave empty for an account that cannot log in (customers).",
+    )
+    role = serializers.ChoiceField(choices=Role.choices, default=Role.CUSTOMER)
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "username",
+            "email",
+            "first_name",
+            "last_name",
+            "role",
+            "is_active",
+            "date_joined",
+            "password",
+        ]
+        read_only_fields = ["id", "date_joined"]
+
+    def validate_email(self, value: str) -> str:
+        email = User.objects.normalize_email(value)
+        others = User.objects.filter(email=email)
+        if self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise serializers.ValidationError("A user with this email already exists.")
+        return email
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(read_only=True)

@@ -1,0 +1,30 @@
+"""Who may call which API action, by role.
+
+Views list, per action, the roles allowed (`action_roles`); an action not listed is refused, so
+a new action is closed until someone opens it on purpose.
+"""
+
+from rest_framework.permissions import BasePermission
+
+from .models import Role
+
+STAFF = frozenset({Role.MANAGER, Role.CLERK})
+STOCK_READERS = STAFF | {Role.SUPPLIER}
+MANAGERS = frozenset({Role.MANAGER})
+
+
+class IsStaff(BasePermission):
+    """The default for any view that does not say otherwise: managers and clerks."""
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(user and user.is_authenticated and user.role in STAFF)
+
+
+class ActionRoles(BasePermission):
+    def has_permission(self, request, view):
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        action = getattr(view, "action", None) or request.method.lower()
+        return user.role in view.action_roles.get(action, ())

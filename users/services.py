@@ -1,0 +1,84 @@
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from .errors import CannotDeleteSelf, RoleNotAllowed, UserInUse
+from .models import Role, User
+
+EDITABLE_FIELDS = frozenset({"username", "email", "first_name", "last_name", "role", "is_active"})
+
+
+def _check_actor_may_manage(actor: User, role: str) -> None:
+    # Clerks register customers at the counter; every other account is a manager's decision.
+    if actor.role == Role.MANAGER:
+        return
+    if actor.role == Role.CLERK and role == Role.CUSTOMER:
+        return
+    raise RoleNotAllowed(field="role")
+
+
+def _set_password(user: User, password: str | None) -> None:
+    if password:
+        try:
+            validate_password(password, user)
+        except ValidationError as error:
+            raise ValidationError({"password": error.messages}) from None
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+
+
+@transaction.atomic
+def user_create(
+    *,
+    actor: User,
+    username: str,
+    email: str,
+    role: str = Role.CUSTOMER,
+    password: str | None = None,
+    first_name: str = "",
+    last_name: str = "",
+    is_active: bool = True,
+) -> User:
+    """Create an account; without a password it cannot log in (customers usually)."""
+    _check_actor_may_manage(actor, role)
+    user = User(
+        username=username,
+        email=User.objects.normalize_email(email),
+        role=role,
+        first_name=first_name,
+        last_name=last_name,
+        is_active=is_active,
+    )
+    _set_password(user, password)
+    user.full_clean()
+    user.save()
+    return user
+
+
+@transaction.atomic
+def user_update(*, actor: User, user: User, password: str | None = None, **changes) -> User:
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise TypeError(f"not editable: {sorted(unknown)}")
+    _check_actor_may_manage(actor, user.role)
+    _check_actor_may_manage(actor, changes.get("role", user.role))
+    if "email" in changes:
+        changes["email"] = User.objects.normalize_email(changes["email"])
+    for field, value in changes.items():
+        setattr(user, field, value)
+    if password:
+        _set_password(user, password)
+    user.full_clean()
+    user.save()
+    return user
+
+
+@transaction.atomic
+def user_delete(*, actor: User, user: User) -> None:
+    _check_actor_may_manage(actor, user.role)
+    if user.pk == actor.pk:
+        raise CannotDeleteSelf()
+    if user.orders.exists():
+        raise UserInUse()
+    user.delete()
