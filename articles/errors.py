@@ -3,4 +3,6 @@ from core.errors import Conflict
 
 class ArticleInUse(Conflict):
     code = "article_in_use"
-    default_message = "This article appears in orders; deactivate it instead of deleting it."
+    default_message = (
+        "This article has a history (orders or stock movements); deactivate it instead of deleting it."
+    )

@@ -10,3 +10,13 @@ def article_list() -> QuerySet[Article]:
 def article_map(*, ids) -> dict[int, Article]:
     """The articles with these ids, in one query."""
     return Article.objects.in_bulk(list(ids))
+
+
+def article_skus(*, ids) -> dict[int, str]:
+    """`{id: sku}` of these articles, in one query."""
+    return dict(Article.objects.filter(pk__in=list(ids)).values_list("pk", "sku"))
+
+
+def article_ids_by_sku(*, skus) -> dict[str, int]:
+    """`{sku: id}` for those of `skus` that exist, in one query."""
+    return dict(Article.objects.filter(sku__in=list(skus)).values_list("sku", "pk"))

@@ -1,9 +1,11 @@
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
-from stocks.services import stock_initialize
+from core.db import atomic_with_retry
+from stocks.services import stock_initialize, stock_initialize_many
 
 from .errors import ArticleInUse
 from .models import Article
@@ -31,7 +33,34 @@ def article_create(
 
 
 @transaction.atomic
+def article_create_many(*, articles: Sequence[Mapping]) -> list[Article]:
+    """New articles in a few queries (imports, demo data); each item holds article_create's arguments.
+
+    Fields are validated row by row; uniqueness and CHECK constraints are left to the database, which
+    refuses the whole batch. The new ids come back from the INSERT (MariaDB, SQLite).
+    """
+    rows, limits = [], []
+    for fields in articles:
+        fields = dict(fields)
+        limits.append(
+            {"min_quantity": fields.pop("min_quantity", 0), "max_quantity": fields.pop("max_quantity", None)}
+        )
+        row = Article(**fields)
+        row.full_clean(validate_unique=False, validate_constraints=False)
+        rows.append(row)
+    Article.objects.bulk_create(rows)
+    stock_initialize_many(stocks=[{"article": row, **limit} for row, limit in zip(rows, limits, strict=True)])
+    return rows
+
+
+@atomic_with_retry
 def article_update(*, article: Article, **changes) -> Article:
+    """Change an article's editable fields.
+
+    Retried on lock races: every order line and ledger line inserted for the article holds a shared
+    lock on its row, so this UPDATE can close a deadlock with orders and restocks in flight (and,
+    holding no other locks, is the transaction InnoDB picks to roll back).
+    """
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
         raise TypeError(f"not editable: {sorted(unknown)}")
@@ -42,10 +71,15 @@ def article_update(*, article: Article, **changes) -> Article:
     return article
 
 
-@transaction.atomic
+@atomic_with_retry
 def article_delete(*, article: Article) -> None:
-    """Only an article with no history (orders, stock movements) can be deleted."""
+    """Only an article with no history (orders, stock movements) can be deleted.
+
+    An order placed between Django's check for history and the DELETE makes the foreign key refuse
+    it: the same answer.
+    """
     try:
-        article.delete()
-    except ProtectedError:
+        with transaction.atomic():
+            article.delete()
+    except (ProtectedError, IntegrityError):
         raise ArticleInUse() from None

@@ -49,15 +49,24 @@ def _key_from(request) -> str | None:
     return key
 
 
+def _expired_before():
+    return timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+
+
 def _stored_answer(*, user, scope: str, key: str) -> IdempotencyKey | None:
     record = IdempotencyKey.objects.select_for_update().filter(user=user, scope=scope, key=key).first()
     if record is None:
         return None
-    expiry = timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
-    if record.created_at < timezone.now() - expiry:
+    if record.created_at < _expired_before():
         record.delete()
         return None
     return record
+
+
+def idempotency_keys_purge() -> int:
+    """Delete the keys too old to be replayed (`_stored_answer` ignores them); returns how many."""
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=_expired_before()).delete()
+    return deleted
 
 
 def run_idempotent(request, *, scope: str, produce: Callable[[], tuple[int, dict]]):

@@ -5,6 +5,7 @@ import logging
 from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
+from django.views import defaults
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
@@ -66,11 +67,31 @@ def readiness(request):
     )
 
 
+def _error_page(request, status: int, code: str, message: str, html_view, *args):
+    """JSON in the one error shape for API clients; Django's own pages for the admin and browsers."""
+    if request.path.startswith(("/api/", "/health/")):
+        return JsonResponse(error_body(status_code=status, code=code, message=message), status=status)
+    return html_view(request, *args)
+
+
+def bad_request(request, exception=None):
+    return _error_page(request, 400, "bad_request", "Bad request.", defaults.bad_request, exception)
+
+
+def permission_denied(request, exception=None):
+    return _error_page(
+        request,
+        403,
+        "permission_denied",
+        "You do not have permission.",
+        defaults.permission_denied,
+        exception,
+    )
+
+
 def not_found(request, exception=None):
-    body = error_body(status_code=404, code="not_found", message="Not found.")
-    return JsonResponse(body, status=404)
+    return _error_page(request, 404, "not_found", "Not found.", defaults.page_not_found, exception)
 
 
 def server_error(request):
-    body = error_body(status_code=500, code="server_error", message="Internal server error.")
-    return JsonResponse(body, status=500)
+    return _error_page(request, 500, "server_error", "Internal server error.", defaults.server_error)

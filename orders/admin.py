@@ -1,0 +1,71 @@
+"""Orders in the admin: viewed, cancelled and deleted, never edited by hand.
+
+Orders are placed through the API (orders.services.order_create takes their stock); here staff
+cancel them (stock returned) or delete unpaid ones, both through orders.services.
+"""
+
+from django.contrib import admin
+
+from core.admin import ServiceAdmin
+
+from . import services
+from .models import Order, OrderLine
+
+
+class OrderLineInline(admin.TabularInline):
+    model = OrderLine
+    fields = ("sku", "name", "quantity", "unit_price", "line_total")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("article")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="SKU")
+    def sku(self, line: OrderLine) -> str:
+        return line.article.sku
+
+    @admin.display(description="name")
+    def name(self, line: OrderLine) -> str:
+        return line.article.name
+
+
+@admin.register(Order)
+class OrderAdmin(ServiceAdmin):
+    list_display = ("id", "customer", "status", "total", "created_at")
+    list_filter = ("status", "created_at")
+    search_fields = ("id__exact", "customer__username", "customer__email")
+    list_select_related = ("customer",)
+    fields = ("customer", "status", "total", "created_by", "created_at", "updated_at")
+    inlines = [OrderLineInline]
+    actions = [*ServiceAdmin.actions, "cancel_orders"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_cancel_permission(self, request):
+        """Cancelling is the change staff may make to an order: it needs the change permission."""
+        return super().has_change_permission(request)
+
+    @admin.action(description="Cancel selected orders", permissions=["cancel"])
+    def cancel_orders(self, request, queryset):
+        self.apply_each(
+            request,
+            queryset,
+            lambda order: services.order_cancel(order_id=order.pk, user=request.user),
+            label=lambda order: f"Order #{order.pk}",
+            done=lambda count: f"Cancelled {count} order(s); their stock was returned.",
+        )
+
+    def delete_model(self, request, obj):
+        services.order_delete(order_id=obj.pk, user=request.user)

@@ -1,0 +1,115 @@
+"""Stock levels and the stock ledger in the admin.
+
+Quantities change only through stocks.services: the "Restock" action books deliveries, the change
+page edits the limits; the ledger is read-only.
+"""
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.template.response import TemplateResponse
+
+from core.admin import ReadOnlyAdmin, ServiceAdmin
+
+from . import selectors, services
+from .models import LOW_STOCK, MAX_UNITS, Stock, StockMovement
+
+
+class LowStockFilter(admin.SimpleListFilter):
+    title = "stock level"
+    parameter_name = "low"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "At or below the reorder point"), ("no", "Above the reorder point")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(LOW_STOCK)
+        if self.value() == "no":
+            return queryset.exclude(LOW_STOCK)
+        return queryset
+
+
+class RestockForm(forms.Form):
+    quantity = forms.IntegerField(min_value=1, max_value=MAX_UNITS, help_text="Units added to each article.")
+    reference = forms.CharField(max_length=200, help_text="Delivery note or supplier reference.")
+
+
+@admin.register(Stock)
+class StockAdmin(ServiceAdmin):
+    list_display = ("sku", "name", "quantity", "min_quantity", "max_quantity", "is_low")
+    list_filter = (LowStockFilter, "article__is_active")
+    search_fields = ("article__sku", "article__name")
+    list_select_related = ("article",)
+    fields = ("article", "quantity", "min_quantity", "max_quantity", "updated_at")
+    readonly_fields = ("article", "quantity", "updated_at")
+    actions = ["restock"]
+
+    def get_queryset(self, request):
+        return selectors.stock_list()
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="SKU", ordering="article__sku")
+    def sku(self, stock: Stock) -> str:
+        return stock.article.sku
+
+    @admin.display(description="name", ordering="article__name")
+    def name(self, stock: Stock) -> str:
+        return stock.article.name
+
+    @admin.display(description="low", boolean=True)
+    def is_low(self, stock: Stock) -> bool:
+        return stock.is_low
+
+    def save_model(self, request, obj, form, change):
+        services.stock_set_limits(
+            article_id=obj.article_id,
+            min_quantity=form.cleaned_data["min_quantity"],
+            max_quantity=form.cleaned_data["max_quantity"],
+        )
+
+    @admin.action(description="Restock selected articles", permissions=["change"])
+    def restock(self, request, queryset):
+        """Asks the quantity and reference, then books one delivery line per selected article."""
+        form = RestockForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Restock",
+                "opts": self.opts,
+                "form": form,
+                "stocks": queryset,
+                "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/stocks/stock/restock.html", context)
+        self.apply_each(
+            request,
+            queryset,
+            lambda stock: services.stock_restock(
+                article_id=stock.article_id, user=request.user, **form.cleaned_data
+            ),
+            label=lambda stock: stock.article.sku,
+            done=lambda count: f"Restocked {count} article(s).",
+        )
+        return None
+
+
+@admin.register(StockMovement)
+class StockMovementAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "sku", "kind", "delta", "quantity_after", "reference", "user")
+    list_filter = ("kind", "created_at")
+    search_fields = ("article__sku", "reference")
+    list_select_related = ("article", "user")
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return selectors.movement_list()
+
+    @admin.display(description="SKU", ordering="article__sku")
+    def sku(self, movement: StockMovement) -> str:
+        return movement.article.sku

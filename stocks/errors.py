@@ -13,6 +13,11 @@ class StockLimitExceeded(Conflict):
     default_message = "The stock would pass its maximum quantity."
 
 
+class InvalidQuantity(DomainError):
+    code = "invalid_quantity"
+    default_message = "Quantities must be whole numbers of units within the allowed range."
+
+
 class InvalidStockLimits(DomainError):
     status_code = status.HTTP_400_BAD_REQUEST
     code = "invalid"

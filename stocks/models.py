@@ -2,6 +2,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+# The most units one stock level or one movement may hold: beyond it, input is a typo, not a delivery.
+MAX_UNITS = 1_000_000
+
 # At or below the reorder point; the SQL twin of Stock.is_low, so lists can filter on it.
 LOW_STOCK = Q(quantity__lte=F("min_quantity"))
 

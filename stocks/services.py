@@ -5,17 +5,34 @@ service, so transactions that need overlapping articles queue instead of deadloc
 made on the locked values; the database's CHECK constraints stay as the last line of defence.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 
 from articles.models import Article
+from articles.selectors import article_skus
 from core.db import atomic_with_retry
 from core.errors import NotFound
 
-from .errors import InsufficientStock, InvalidStockLimits, StockLimitExceeded
-from .models import MovementKind, Stock, StockMovement
+from .errors import InsufficientStock, InvalidQuantity, InvalidStockLimits, StockLimitExceeded
+from .models import MAX_UNITS, MovementKind, Stock, StockMovement
+
+
+def _check_quantities(quantities: Mapping[int, int], *, minimum: int = 1) -> None:
+    """Every door checks its input, but a movement of 0, -5 or 10**12 units is refused here too."""
+    for article_id, quantity in quantities.items():
+        if (
+            isinstance(quantity, bool)
+            or not isinstance(quantity, int)
+            or not minimum <= quantity <= MAX_UNITS
+        ):
+            raise InvalidQuantity(
+                f"Quantity {quantity!r} for article {article_id} is not a whole number from "
+                f"{minimum} to {MAX_UNITS}.",
+                field="quantity",
+                details={"article": article_id, "quantity": str(quantity)},
+            )
 
 
 def _lock(article_ids) -> dict[int, Stock]:
@@ -31,35 +48,44 @@ def _lock_one(article_id: int) -> Stock:
     return _lock([article_id])[article_id]
 
 
-def _skus(article_ids) -> dict[int, str]:
-    return dict(Article.objects.filter(pk__in=article_ids).values_list("pk", "sku"))
-
-
-def _apply(
+def _book(
     stocks: Mapping[int, Stock], deltas: Mapping[int, int], *, kind: str, reference: str, user
-) -> None:
-    """Write new quantities with one UPDATE and their ledger lines with one INSERT."""
-    for article_id, delta in deltas.items():
+) -> list[StockMovement]:
+    """Change the locked rows' quantities in memory; returns the ledger lines that explain it."""
+    movements = []
+    for article_id, delta in sorted(deltas.items()):
         stocks[article_id].quantity += delta
-    Stock.objects.filter(article_id__in=deltas).update(
+        movements.append(
+            StockMovement(
+                article_id=article_id,
+                delta=delta,
+                quantity_after=stocks[article_id].quantity,
+                kind=kind,
+                reference=reference,
+                user=user,
+            )
+        )
+    return movements
+
+
+def _save(stocks: Mapping[int, Stock], movements: Sequence[StockMovement]) -> None:
+    """Write the new quantities with one UPDATE and their ledger lines with one INSERT."""
+    changed = sorted({movement.article_id for movement in movements})
+    Stock.objects.filter(article_id__in=changed).update(
         quantity=Case(
-            *(When(article_id=a, then=Value(stocks[a].quantity)) for a in deltas),
+            *(When(article_id=a, then=Value(stocks[a].quantity)) for a in changed),
             default=F("quantity"),
             output_field=IntegerField(),
         ),
         updated_at=timezone.now(),
     )
-    StockMovement.objects.bulk_create(
-        StockMovement(
-            article_id=article_id,
-            delta=delta,
-            quantity_after=stocks[article_id].quantity,
-            kind=kind,
-            reference=reference,
-            user=user,
-        )
-        for article_id, delta in sorted(deltas.items())
-    )
+    StockMovement.objects.bulk_create(movements)
+
+
+def _apply(
+    stocks: Mapping[int, Stock], deltas: Mapping[int, int], *, kind: str, reference: str, user
+) -> None:
+    _save(stocks, _book(stocks, deltas, kind=kind, reference=reference, user=user))
 
 
 def _check_room(stocks: Mapping[int, Stock], additions: Mapping[int, int]) -> None:
@@ -75,7 +101,7 @@ def _check_room(stocks: Mapping[int, Stock], additions: Mapping[int, int]) -> No
         and stocks[article_id].quantity + added > stocks[article_id].max_quantity
     ]
     if over:
-        skus = _skus([line["article"] for line in over])
+        skus = article_skus(ids=[line["article"] for line in over])
         for line in over:
             line["sku"] = skus[line["article"]]
         raise StockLimitExceeded(details={"lines": over})
@@ -83,39 +109,77 @@ def _check_room(stocks: Mapping[int, Stock], additions: Mapping[int, int]) -> No
 
 def stock_initialize(*, article: Article, min_quantity: int = 0, max_quantity: int | None = None):
     """The stock row every article has from its creation on, at quantity 0."""
-    if max_quantity is not None and min_quantity > max_quantity:
-        raise InvalidStockLimits(field="min_quantity")
-    return Stock.objects.create(article=article, min_quantity=min_quantity, max_quantity=max_quantity)
+    fields = {"article": article, "min_quantity": min_quantity, "max_quantity": max_quantity}
+    return stock_initialize_many(stocks=[fields])[0]
 
 
-@atomic_with_retry
-def stock_take_for_order(*, quantities: Mapping[int, int], reference: str, user) -> None:
-    """Take every line's quantity, or nothing at all (InsufficientStock lists the short lines)."""
-    stocks = _lock(quantities)
+def stock_initialize_many(*, stocks: Sequence[Mapping]) -> list[Stock]:
+    """The stock rows of new articles in one INSERT; each item holds stock_initialize's arguments."""
+    rows = [Stock(**fields) for fields in stocks]
+    for row in rows:
+        if row.max_quantity is not None and row.min_quantity > row.max_quantity:
+            raise InvalidStockLimits(field="min_quantity")
+    return Stock.objects.bulk_create(rows)
+
+
+def _check_available(stocks: Mapping[int, Stock], quantities: Mapping[int, int]) -> None:
     shortages = [
         {"article": a, "requested": q, "available": stocks[a].quantity}
         for a, q in sorted(quantities.items())
         if stocks[a].quantity < q
     ]
     if shortages:
-        skus = _skus([line["article"] for line in shortages])
+        skus = article_skus(ids=[line["article"] for line in shortages])
         for line in shortages:
             line["sku"] = skus[line["article"]]
         raise InsufficientStock(details={"shortages": shortages})
-    deltas = {a: -q for a, q in quantities.items()}
-    _apply(stocks, deltas, kind=MovementKind.ORDER, reference=reference, user=user)
+
+
+def stock_take_for_order(*, quantities: Mapping[int, int], reference: str, user) -> None:
+    """Take every line's quantity, or nothing at all (InsufficientStock lists the short lines)."""
+    stock_take_for_orders(orders=[{"quantities": quantities, "reference": reference, "user": user}])
+
+
+def _book_for_orders(orders: Sequence[Mapping], *, kind: str, check, sign: int) -> None:
+    """Order after order: `check` the locked rows, then move `sign * quantity` of each line."""
+    for order in orders:
+        _check_quantities(order["quantities"])
+    stocks = _lock({article_id for order in orders for article_id in order["quantities"]})
+    movements = []
+    for order in orders:
+        check(stocks, order["quantities"])
+        deltas = {a: sign * q for a, q in order["quantities"].items()}
+        movements += _book(stocks, deltas, kind=kind, reference=order["reference"], user=order["user"])
+    _save(stocks, movements)
 
 
 @atomic_with_retry
+def stock_take_for_orders(*, orders: Sequence[Mapping]) -> None:
+    """The stock of several orders, taken in turn; each item holds stock_take_for_order's arguments.
+
+    All of it is taken, with one UPDATE and one INSERT, or none (InsufficientStock lists the short
+    lines of the first order short of stock).
+    """
+    _book_for_orders(orders, kind=MovementKind.ORDER, check=_check_available, sign=-1)
+
+
 def stock_return_for_order(*, quantities: Mapping[int, int], reference: str, user) -> None:
-    stocks = _lock(quantities)
-    _check_room(stocks, quantities)
-    _apply(stocks, quantities, kind=MovementKind.CANCEL, reference=reference, user=user)
+    stock_return_for_orders(orders=[{"quantities": quantities, "reference": reference, "user": user}])
+
+
+@atomic_with_retry
+def stock_return_for_orders(*, orders: Sequence[Mapping]) -> None:
+    """The stock of several cancelled orders, given back in turn; items as for stock_return_for_order.
+
+    All of it, or none (StockLimitExceeded).
+    """
+    _book_for_orders(orders, kind=MovementKind.CANCEL, check=_check_room, sign=1)
 
 
 @atomic_with_retry
 def stock_restock_many(*, quantities: Mapping[int, int], reference: str, user) -> list[Stock]:
     """A delivery of several articles: all of it is booked, or none (StockLimitExceeded)."""
+    _check_quantities(quantities)
     stocks = _lock(quantities)
     _check_room(stocks, quantities)
     _apply(stocks, quantities, kind=MovementKind.RESTOCK, reference=reference, user=user)
@@ -129,6 +193,7 @@ def stock_restock(*, article_id: int, quantity: int, reference: str, user) -> St
 @atomic_with_retry
 def stock_adjust(*, article_id: int, quantity: int, reason: str, user) -> Stock:
     """Set the counted quantity (an inventory); the ledger records the difference."""
+    _check_quantities({article_id: quantity}, minimum=0)
     stock = _lock_one(article_id)
     if stock.max_quantity is not None and quantity > stock.max_quantity:
         raise StockLimitExceeded(

@@ -34,5 +34,7 @@ urlpatterns = [
     path("health/ready/", core_views.readiness, name="health-ready"),
 ]
 
+handler400 = core_views.bad_request
+handler403 = core_views.permission_denied
 handler404 = core_views.not_found
 handler500 = core_views.server_error

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from stocks.api.serializers import MAX_UNITS
+from stocks.models import MAX_UNITS
 from users.models import Role, User
 
 from ..models import Order, OrderLine, OrderStatus
@@ -8,9 +8,29 @@ from ..models import Order, OrderLine, OrderStatus
 MAX_LINES = 100
 
 
+class OrderLinesSerializer(serializers.ListSerializer):
+    """Per-line errors as a list aligned with the lines (`{}` for a good line).
+
+    That is the shape orders.services gives for the lines it refuses (unknown article, ...), so a
+    client reads `fields.lines[i]` whichever check failed; DRF alone would key them by index.
+    """
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            if isinstance(error.detail, dict) and all(isinstance(key, int) for key in error.detail):
+                per_line = [error.detail.get(index, {}) for index in range(len(data))]
+                raise serializers.ValidationError(per_line) from None
+            raise
+
+
 class OrderLineInputSerializer(serializers.Serializer):
     article = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="Article id.")
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_UNITS)
+
+    class Meta:
+        list_serializer_class = OrderLinesSerializer
 
 
 class OrderCreateSerializer(serializers.Serializer):

@@ -1,8 +1,6 @@
 from rest_framework import serializers
 
-from ..models import MovementKind, Stock, StockMovement
-
-MAX_UNITS = 1_000_000
+from ..models import MAX_UNITS, MovementKind, Stock, StockMovement
 
 
 class StockSerializer(serializers.ModelSerializer):

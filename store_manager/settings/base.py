@@ -71,7 +71,12 @@ def database_from_env(default_sqlite_name: str) -> dict:
     engine = database["ENGINE"]
     if engine == "django.db.backends.mysql":
         database.setdefault("OPTIONS", {}).update(
-            {"charset": "utf8mb4", "init_command": "SET sql_mode='STRICT_TRANS_TABLES'"}
+            {
+                "charset": "utf8mb4",
+                "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
+                # Locked reads see the latest committed row (docs/adr/0001-stock-locking.md).
+                "isolation_level": "read committed",
+            }
         )
         database["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
         database["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)

@@ -11,7 +11,9 @@ class UserSerializer(serializers.ModelSerializer):
         style={"input_type": "password"},
         help_text="Write-only. Leave empty for an account that cannot log in (customers).",
     )
-    role = serializers.ChoiceField(choices=Role.choices, default=Role.CUSTOMER)
+    role = serializers.ChoiceField(
+        choices=Role.choices, required=False, help_text="Defaults to customer when creating."
+    )
 
     class Meta:
         model = User

@@ -1,0 +1,52 @@
+"""Liveness and readiness probes, against the real database and Redis (and a Redis that is not there)."""
+
+import pytest
+from django.core.cache import caches
+from django.test import override_settings
+from rest_framework.test import APIClient
+
+# A port where nothing listens: the cache must be reported down, quickly, never waited for.
+DEAD_REDIS = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "SOCKET_CONNECT_TIMEOUT": 0.5,
+            "SOCKET_TIMEOUT": 0.5,
+        },
+    }
+}
+
+
+def test_liveness_answers_without_authentication_or_database():
+    response = APIClient().get("/health/")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_liveness_ignores_credentials_it_does_not_need():
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token not-a-real-key")
+    assert client.get("/health/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_readiness_reports_the_database_and_the_cache_ok():
+    response = APIClient().get("/health/ready/")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "cache": "ok"}}
+
+
+@pytest.mark.django_db
+def test_readiness_is_a_503_when_the_cache_does_not_answer():
+    # override_settings(CACHES=...) makes Django drop its cache connections (setting_changed),
+    # so `caches` builds the dead one now and the real one again afterwards.
+    real_cache = caches["default"]
+    with override_settings(CACHES=DEAD_REDIS):
+        assert caches["default"] is not real_cache
+        response = APIClient().get("/health/ready/")
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "checks": {"database": "ok", "cache": "unavailable"}}
+
+    assert APIClient().get("/health/ready/").status_code == 200

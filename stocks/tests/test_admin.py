@@ -1,0 +1,159 @@
+import pytest
+
+from articles.tests.factories import ArticleFactory
+from core.tests.admin_pages import (
+    admin_url,
+    assert_changelist_queries_flat,
+    logged_in,
+    messages_of,
+    run_action,
+)
+from stocks.models import MovementKind, Stock, StockMovement
+from stocks.services import stock_restock
+
+from .invariants import assert_stock_matches_ledger
+
+pytestmark = pytest.mark.django_db
+
+
+def restocked(count: int, *, user) -> None:
+    for article in ArticleFactory.create_batch(count):
+        stock_restock(article_id=article.pk, quantity=3, reference="initial", user=user)
+
+
+@pytest.mark.parametrize("who", ["manager", "clerk"])
+def test_the_stock_list_costs_the_same_queries_for_5_or_50_rows(request, who, django_assert_num_queries):
+    client = logged_in(request.getfixturevalue(who))
+
+    assert_changelist_queries_flat(client, Stock, ArticleFactory.create_batch, django_assert_num_queries)
+
+
+@pytest.mark.parametrize("who", ["manager", "clerk"])
+def test_the_ledger_list_costs_the_same_queries_for_5_or_50_lines(
+    request, who, manager, django_assert_num_queries
+):
+    client = logged_in(request.getfixturevalue(who))
+
+    assert_changelist_queries_flat(
+        client, StockMovement, lambda n: restocked(n, user=manager), django_assert_num_queries
+    )
+
+
+def test_the_low_stock_filter_keeps_rows_at_or_below_the_reorder_point(clerk, stocked_article):
+    low = stocked_article(quantity=2, stock__min_quantity=2)
+    stocked_article(quantity=9, stock__min_quantity=2)
+
+    response = logged_in(clerk).get(admin_url(Stock), {"low": "yes"})
+
+    assert [stock.article_id for stock in response.context["cl"].result_list] == [low.pk]
+
+
+def test_the_restock_action_first_asks_for_quantity_and_reference(clerk, stocked_article):
+    article = stocked_article(quantity=4)
+
+    response = run_action(logged_in(clerk), Stock, "restock", [article.stock])
+
+    assert response.status_code == 200
+    assert set(response.context["form"].fields) == {"quantity", "reference"}
+    assert Stock.objects.get(article=article).quantity == 4
+
+
+def test_the_restock_action_books_a_ledger_line_per_article(clerk, stocked_article):
+    tea, mug = stocked_article(quantity=4), stocked_article(quantity=0)
+
+    response = run_action(
+        logged_in(clerk), Stock, "restock", [tea.stock, mug.stock], apply="1", quantity="6", reference="DN-7"
+    )
+
+    assert response.status_code == 302
+    assert messages_of(response) == ["Restocked 2 article(s)."]
+    assert dict(Stock.objects.values_list("article_id", "quantity")) == {tea.pk: 10, mug.pk: 6}
+    booked = StockMovement.objects.filter(reference="DN-7")
+    assert {(m.article_id, m.delta, m.kind, m.user_id) for m in booked} == {
+        (tea.pk, 6, MovementKind.RESTOCK, clerk.pk),
+        (mug.pk, 6, MovementKind.RESTOCK, clerk.pk),
+    }
+    assert_stock_matches_ledger()
+
+
+def test_the_restock_action_reports_an_article_past_its_capacity_and_books_the_others(clerk, stocked_article):
+    full = stocked_article(quantity=8, sku="FULL-1", stock__max_quantity=10)
+    roomy = stocked_article(quantity=1)
+
+    response = run_action(
+        logged_in(clerk), Stock, "restock", [full.stock, roomy.stock], apply="1", quantity="5", reference="DN"
+    )
+
+    assert messages_of(response) == [
+        "FULL-1: The stock would pass its maximum quantity.",
+        "Restocked 1 article(s).",
+    ]
+    assert dict(Stock.objects.values_list("article_id", "quantity")) == {full.pk: 8, roomy.pk: 6}
+    assert_stock_matches_ledger()
+
+
+def test_the_restock_action_books_nothing_for_a_quantity_below_one(clerk, stocked_article):
+    article = stocked_article(quantity=4)
+
+    response = run_action(
+        logged_in(clerk), Stock, "restock", [article.stock], apply="1", quantity="0", reference="DN"
+    )
+
+    assert response.status_code == 200
+    assert "quantity" in response.context["form"].errors
+    assert Stock.objects.get(article=article).quantity == 4
+
+
+def test_limits_are_edited_but_the_quantity_is_not(clerk, stocked_article):
+    article = stocked_article(quantity=4)
+    form = {"min_quantity": "2", "max_quantity": "20", "quantity": "999"}
+
+    response = logged_in(clerk).post(admin_url(Stock, "change", article.pk), form)
+
+    assert response.status_code == 302
+    stock = Stock.objects.get(article=article)
+    assert (stock.quantity, stock.min_quantity, stock.max_quantity) == (4, 2, 20)
+
+
+def test_a_maximum_below_the_quantity_held_is_refused_with_the_services_message(clerk, stocked_article):
+    article = stocked_article(quantity=15)
+    url = admin_url(Stock, "change", article.pk)
+
+    response = logged_in(clerk).post(url, {"min_quantity": "0", "max_quantity": "10"})
+
+    assert (response.status_code, response.url) == (302, url)
+    assert messages_of(response) == ["The stock holds 15, more than the new maximum of 10."]
+    assert Stock.objects.get(article=article).max_quantity is None
+
+
+def test_stock_rows_are_neither_added_nor_deleted_by_hand(manager, stocked_article):
+    client = logged_in(manager)
+    article = stocked_article(quantity=1)
+
+    assert client.get(admin_url(Stock, "add")).status_code == 403
+    assert client.post(admin_url(Stock, "delete", article.pk), {"post": "yes"}).status_code == 403
+
+
+def test_the_ledger_is_read_only(manager, stocked_article):
+    client = logged_in(manager)
+    movement = StockMovement.objects.get(article=stocked_article(quantity=2))
+
+    assert client.get(admin_url(StockMovement, "add")).status_code == 403
+    assert client.post(admin_url(StockMovement, "change", movement.pk), {"delta": "50"}).status_code == 403
+    assert client.post(admin_url(StockMovement, "delete", movement.pk), {"post": "yes"}).status_code == 403
+    assert client.get(admin_url(StockMovement, "change", movement.pk)).status_code == 200
+    movement.refresh_from_db()
+    assert movement.delta == 2
+
+
+def test_the_ledger_is_searched_by_sku_and_reference(clerk, manager):
+    tea, mug = ArticleFactory(sku="TEA-9"), ArticleFactory(sku="MUG-9")
+    stock_restock(article_id=tea.pk, quantity=1, reference="DN-1", user=manager)
+    stock_restock(article_id=mug.pk, quantity=1, reference="DN-2", user=manager)
+    client = logged_in(clerk)
+
+    by_sku = client.get(admin_url(StockMovement), {"q": "TEA-9"}).context["cl"].result_list
+    by_reference = client.get(admin_url(StockMovement), {"q": "DN-2"}).context["cl"].result_list
+
+    assert [m.article_id for m in by_sku] == [tea.pk]
+    assert [m.article_id for m in by_reference] == [mug.pk]
