@@ -11,7 +11,7 @@ ROLE_APPS = {
 }
 # Individual permissions on top of ROLE_APPS.
 ROLE_PERMISSIONS = {
-    Role.CLERK: {"users.view_user", "users.add_user", "authtoken.view_tokenproxy"},
+    Role.CLERK: {"users.view_user", "users.add_user"},
     Role.SUPPLIER: {"articles.view_article", "stocks.view_stock", "stocks.view_stockmovement"},
 }
 

@@ -113,3 +113,10 @@ def test_a_manager_cannot_delete_their_own_account(manager):
     assert response.status_code == 302
     assert messages_of(response) == ["You cannot delete your own account."]
     assert User.objects.filter(pk=manager.pk).exists()
+
+
+@pytest.mark.django_db
+def test_clerks_cannot_see_api_tokens_in_the_admin(client, clerk):
+    client.force_login(clerk)
+    assert client.get("/admin/authtoken/tokenproxy/").status_code == 403
+    assert b"authtoken" not in client.get("/admin/").content
