@@ -1,10 +1,23 @@
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from articles.tests.factories import ArticleFactory
+from core import cache as core_cache
 from stocks.services import stock_restock
 from users.models import Role
 from users.tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache(monkeypatch):
+    """Each test starts with an empty Redis and a cache known to work.
+
+    Needed because a test's rows are rolled back without committing, so the versions it cached
+    reads under were never bumped.
+    """
+    cache.clear()
+    monkeypatch.setattr(core_cache, "state", core_cache._CacheState())
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
+from core.cache import SALES, STOCK, invalidate
 from core.db import atomic_with_retry
 from stocks.services import stock_initialize, stock_initialize_many
 
@@ -68,6 +69,7 @@ def article_update(*, article: Article, **changes) -> Article:
         setattr(article, field, value)
     article.full_clean()
     article.save()
+    invalidate(STOCK, SALES)  # reports show names and prices
     return article
 
 
@@ -81,5 +83,6 @@ def article_delete(*, article: Article) -> None:
     try:
         with transaction.atomic():
             article.delete()
+        invalidate(STOCK, SALES)
     except (ProtectedError, IntegrityError):
         raise ArticleInUse() from None

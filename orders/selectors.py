@@ -1,9 +1,19 @@
-from django.db.models import Prefetch, QuerySet
+import hashlib
+import json
+from datetime import datetime
+from decimal import Decimal
 
+from django.db.models import Count, DecimalField, F, Prefetch, QuerySet, Sum
+from django.utils import timezone
+
+from core.cache import SALES, CachedJSON, cached_json
 from core.errors import NotFound
 from users.models import Role
 
-from .models import Order, OrderLine
+from .models import Order, OrderLine, OrderStatus
+
+CENT = Decimal("0.01")
+MONEY = DecimalField(max_digits=14, decimal_places=2)
 
 
 def order_list(*, actor=None) -> QuerySet[Order]:
@@ -24,3 +34,72 @@ def order_get(*, order_id: int, actor=None) -> Order:
     if order is None:
         raise NotFound(f"No order {order_id}.")
     return order
+
+
+def _in_period(orders_or_lines: QuerySet, prefix: str, since: datetime | None, until: datetime | None):
+    if since is not None:
+        orders_or_lines = orders_or_lines.filter(**{f"{prefix}created_at__gte": since})
+    if until is not None:
+        orders_or_lines = orders_or_lines.filter(**{f"{prefix}created_at__lt": until})
+    return orders_or_lines
+
+
+def _best_sellers(*, limit: int, since: datetime | None, until: datetime | None) -> dict:
+    lines = _in_period(
+        OrderLine.objects.exclude(order__status=OrderStatus.CANCELLED), "order__", since, until
+    )
+    rows = list(
+        lines.values("article_id")
+        .annotate(
+            sku=F("article__sku"),
+            name=F("article__name"),
+            units=Sum("quantity"),
+            orders=Count("order_id", distinct=True),
+            revenue=Sum(
+                F("quantity") * F("unit_price"), output_field=DecimalField(max_digits=14, decimal_places=2)
+            ),
+        )
+        .order_by("-units", "article_id")[:limit]
+    )
+    for row in rows:
+        row["revenue"] = Decimal(row["revenue"]).quantize(CENT)
+    return {"generated_at": timezone.now(), "since": since, "until": until, "results": rows}
+
+
+def _top_customers(*, limit: int, since: datetime | None, until: datetime | None) -> dict:
+    orders = _in_period(Order.objects.filter(status=OrderStatus.PAID), "", since, until)
+    rows = list(
+        orders.values("customer_id")
+        .annotate(
+            username=F("customer__username"),
+            first_name=F("customer__first_name"),
+            last_name=F("customer__last_name"),
+            orders=Count("id"),
+            spent=Sum("total"),
+        )
+        .order_by("-spent", "customer_id")[:limit]
+    )
+    for row in rows:
+        row["spent"] = Decimal(row["spent"]).quantize(CENT)
+    return {"generated_at": timezone.now(), "since": since, "until": until, "results": rows}
+
+
+def _cached_sales_report(name: str, compute, **params) -> CachedJSON:
+    digest = hashlib.blake2b(json.dumps(params, sort_keys=True, default=str).encode(), digest_size=12)
+    return cached_json(
+        namespaces=(SALES,), key=f"{name}:{digest.hexdigest()}", compute=lambda: compute(**params)
+    )
+
+
+def order_best_sellers(
+    *, limit: int = 10, since: datetime | None = None, until: datetime | None = None
+) -> CachedJSON:
+    """Articles by units sold in orders that were not cancelled; one query, cached until an order changes."""
+    return _cached_sales_report("best-sellers", _best_sellers, limit=limit, since=since, until=until)
+
+
+def order_top_customers(
+    *, limit: int = 10, since: datetime | None = None, until: datetime | None = None
+) -> CachedJSON:
+    """Customers by amount spent in paid orders; one query, cached until an order changes."""
+    return _cached_sales_report("top-customers", _top_customers, limit=limit, since=since, until=until)

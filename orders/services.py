@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from articles.models import Article
 from articles.selectors import article_map
+from core.cache import SALES, invalidate
 from core.db import atomic_with_retry
 from core.errors import NotFound
 from stocks.models import MAX_UNITS
@@ -81,6 +82,7 @@ def order_create(*, customer, lines: Sequence[dict], created_by) -> Order:
     order.save()
     OrderLine.objects.bulk_create(order_lines)
     stock_take_for_order(quantities=quantities, reference=order.reference, user=created_by)
+    invalidate(SALES)
     return order_get(order_id=order.pk)
 
 
@@ -101,6 +103,7 @@ def order_create_many(*, orders: Sequence[Mapping]) -> list[Order]:
             for order, _, quantities in placed
         ]
     )
+    invalidate(SALES)
     return [order for order, _, _ in placed]
 
 
@@ -147,6 +150,7 @@ def order_cancel_many(*, order_ids: Sequence[int], user) -> None:
         ]
     )
     Order.objects.filter(pk__in=orders).update(status=OrderStatus.CANCELLED, updated_at=timezone.now())
+    invalidate(SALES)
 
 
 @atomic_with_retry
@@ -158,3 +162,4 @@ def order_delete(*, order_id: int, user) -> None:
     if order.status == OrderStatus.PENDING:
         _give_stock_back(order, user)
     order.delete()
+    invalidate(SALES)

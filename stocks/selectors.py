@@ -1,8 +1,30 @@
-from django.db.models import QuerySet
+import hashlib
+import json
+from decimal import Decimal
 
+from django.db.models import (
+    BooleanField,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from articles.models import Article
+from core.cache import STOCK, CachedJSON, cached_json
+from core.errors import NotFound
 from users.models import Role
 
 from .models import MovementKind, Stock, StockMovement
+
+MONEY = DecimalField(max_digits=14, decimal_places=2)
+CENT = Decimal("0.01")
 
 
 def stock_list() -> QuerySet[Stock]:
@@ -12,6 +34,87 @@ def stock_list() -> QuerySet[Stock]:
 
 def stock_get(*, article_id: int) -> Stock:
     return stock_list().get(article_id=article_id)
+
+
+def _stock_level(article_id: int) -> dict:
+    level = (
+        Stock.objects.filter(article_id=article_id)
+        .values("article_id", "quantity", "min_quantity", "max_quantity")
+        .annotate(sku=F("article__sku"), name=F("article__name"))
+        .first()
+    )
+    if level is None:
+        raise NotFound(f"No stock for article {article_id}.")
+    level["is_low"] = level["quantity"] <= level["min_quantity"]
+    return level
+
+
+def stock_level(*, article_id: int) -> CachedJSON:
+    """One article's stock level, from the cache until a stock write commits."""
+    return cached_json(
+        namespaces=(STOCK,), key=f"stock-level:{article_id}", compute=lambda: _stock_level(article_id)
+    )
+
+
+def _report_rows(*, search: str = "", is_low: bool | None = None, is_active: bool | None = None):
+    """Every article, joined to its stock (0 for an article that has no stock row)."""
+    quantity = Coalesce(F("stock__quantity"), Value(0))
+    min_quantity = Coalesce(F("stock__min_quantity"), Value(0))
+    rows = Article.objects.annotate(
+        article_id=F("id"),
+        unit_price=F("price"),
+        quantity=quantity,
+        value=ExpressionWrapper(quantity * F("price"), output_field=MONEY),
+        min_quantity=min_quantity,
+        max_quantity=F("stock__max_quantity"),
+        is_low=ExpressionWrapper(Q(quantity__lte=F("min_quantity")), output_field=BooleanField()),
+    )
+    if search:
+        rows = rows.filter(Q(name__icontains=search) | Q(sku__icontains=search))
+    if is_low is not None:
+        rows = rows.filter(is_low=is_low)
+    if is_active is not None:
+        rows = rows.filter(is_active=is_active)
+    return rows
+
+
+def _stock_report(**filters) -> dict:
+    rows = _report_rows(**filters)
+    totals = rows.aggregate(
+        articles=Count("id"),
+        units=Coalesce(Sum("quantity"), Value(0)),
+        stock_value=Coalesce(Sum("value"), Value(0), output_field=MONEY),
+        low_stock=Count("id", filter=Q(is_low=True)),
+    )
+    articles = rows.order_by("id").values(
+        "article_id",
+        "sku",
+        "name",
+        "unit_price",
+        "quantity",
+        "value",
+        "min_quantity",
+        "max_quantity",
+        "is_low",
+    )
+    articles = list(articles)
+    # SQLite hands back sums of decimals with as many places as it likes; money has two.
+    for article in articles:
+        article["is_low"] = bool(article["is_low"])
+        article["value"] = article["value"].quantize(CENT)
+    totals["stock_value"] = Decimal(totals["stock_value"]).quantize(CENT)
+    return {"generated_at": timezone.now(), "totals": totals, "articles": articles}
+
+
+def stock_report(
+    *, search: str = "", is_low: bool | None = None, is_active: bool | None = None
+) -> CachedJSON:
+    """Every article's stock and value, with totals: two queries, cached until a stock write commits."""
+    filters = {"search": search, "is_low": is_low, "is_active": is_active}
+    digest = hashlib.blake2b(json.dumps(filters, sort_keys=True).encode(), digest_size=12).hexdigest()
+    return cached_json(
+        namespaces=(STOCK,), key=f"stock-report:{digest}", compute=lambda: _stock_report(**filters)
+    )
 
 
 def movement_list(*, actor=None) -> QuerySet[StockMovement]:

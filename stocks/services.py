@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from articles.models import Article
 from articles.selectors import article_skus
+from core.cache import STOCK, invalidate
 from core.db import atomic_with_retry
 from core.errors import NotFound
 
@@ -80,6 +81,7 @@ def _save(stocks: Mapping[int, Stock], movements: Sequence[StockMovement]) -> No
         updated_at=timezone.now(),
     )
     StockMovement.objects.bulk_create(movements)
+    invalidate(STOCK)
 
 
 def _apply(
@@ -119,7 +121,9 @@ def stock_initialize_many(*, stocks: Sequence[Mapping]) -> list[Stock]:
     for row in rows:
         if row.max_quantity is not None and row.min_quantity > row.max_quantity:
             raise InvalidStockLimits(field="min_quantity")
-    return Stock.objects.bulk_create(rows)
+    created = Stock.objects.bulk_create(rows)
+    invalidate(STOCK)
+    return created
 
 
 def _check_available(stocks: Mapping[int, Stock], quantities: Mapping[int, int]) -> None:
@@ -223,4 +227,5 @@ def stock_set_limits(*, article_id: int, min_quantity: int, max_quantity: int | 
         )
     stock.min_quantity, stock.max_quantity = min_quantity, max_quantity
     stock.save(update_fields=["min_quantity", "max_quantity", "updated_at"])
+    invalidate(STOCK)
     return stock

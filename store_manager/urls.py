@@ -6,7 +6,9 @@ from rest_framework.routers import DefaultRouter
 
 from articles.api.views import ArticleViewSet
 from core import views as core_views
+from orders.api.reports import BestSellersView, TopCustomersView
 from orders.api.views import OrderViewSet
+from stocks.api.reports import StockReportView
 from stocks.api.views import StockMovementViewSet, StockViewSet
 from users.api.views import ObtainTokenView, UserViewSet
 
@@ -20,6 +22,9 @@ router.register("orders", OrderViewSet, basename="order")
 
 api_v1 = [
     path("auth/token/", ObtainTokenView.as_view(), name="auth-token"),
+    path("reports/stock/", StockReportView.as_view(), name="report-stock"),
+    path("reports/best-sellers/", BestSellersView.as_view(), name="report-best-sellers"),
+    path("reports/top-customers/", TopCustomersView.as_view(), name="report-top-customers"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include(router.urls)),

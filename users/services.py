@@ -2,6 +2,8 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from core.cache import SALES, invalidate
+
 from .errors import CannotDeleteSelf, RoleNotAllowed, UserInUse
 from .models import Role, User
 
@@ -71,6 +73,7 @@ def user_update(*, actor: User, user: User, password: str | None = None, **chang
         _set_password(user, password)
     user.full_clean()
     user.save()
+    invalidate(SALES)  # the top-customers report shows names
     return user
 
 
@@ -82,3 +85,4 @@ def user_delete(*, actor: User, user: User) -> None:
     if user.orders.exists():
         raise UserInUse()
     user.delete()
+    invalidate(SALES)

@@ -1,8 +1,9 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.http import cached_json_response
 from users.permissions import STAFF, STOCK_READERS, ActionRoles
 
 from .. import selectors, services
@@ -42,6 +43,11 @@ class StockViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     def get_queryset(self):
         return selectors.stock_list()
+
+    @extend_schema(responses={200: StockSerializer, 304: OpenApiResponse(description="Not modified.")})
+    def retrieve(self, request, article_id=None):
+        """One article's stock level, served from Redis until a stock write commits (ETag aware)."""
+        return cached_json_response(request, selectors.stock_level(article_id=int(article_id)))
 
     def _stock_response(self, article_id: int) -> Response:
         return Response(StockSerializer(selectors.stock_get(article_id=article_id)).data)

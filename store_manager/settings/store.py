@@ -89,3 +89,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
+
+# Versioned read caches (core/cache.py); turning them off is for benchmarks and debugging.
+READ_CACHE_ENABLED = env.bool("READ_CACHE_ENABLED", default=True)
+READ_CACHE_TTL_SECONDS = env.int("READ_CACHE_TTL_SECONDS", default=300)

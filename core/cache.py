@@ -1,0 +1,165 @@
+"""Read caches that are never stale: versioned keys, bumped after commit.
+
+Every cached read belongs to one or more namespaces ("stock", "sales"). Its key embeds the current
+version of each; a write bumps the versions of what it changed once its transaction has committed
+(`invalidate`), so the next read misses and recomputes from the database. Bumping before commit
+would let a reader cache the old rows again; bumping after means a reader that raced the write
+can only have stored its result under a version nobody asks for any more.
+
+Versions start at the clock in nanoseconds, so a version key lost to eviction or a flush never
+comes back with a number that old entries still carry. The TTL is only a safety net.
+
+Redis down or slow: reads are computed from the database (the cache is skipped for a short while
+instead of being waited on at every request), versions that could not be bumped are bumped as
+soon as Redis answers again, and `/health/ready/` reports the cache as degraded.
+"""
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cached_property
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+STOCK = "stock"
+SALES = "sales"
+
+# How long the cache is left alone after it failed, before it is tried again.
+RETRY_AFTER_SECONDS = 1.0
+# Errors a cache backend raises when its server is down or slow (none for the in-process cache).
+CACHE_ERRORS = (RedisError, OSError)
+
+
+@dataclass(frozen=True)
+class CachedJSON:
+    """A read result as the API sends it: JSON bytes and their ETag; `.data` for other doors."""
+
+    body: bytes
+    etag: str
+
+    @cached_property
+    def data(self):
+        return json.loads(self.body)
+
+
+class _CacheState:
+    """Whether the cache may be used now, and the bumps owed to it, for this process."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._skip_until = 0.0
+        self._owed: set[str] = set()
+
+    def usable(self) -> bool:
+        return time.monotonic() >= self._skip_until
+
+    def failed(self, error: Exception) -> None:
+        logger.warning("cache unavailable, reading from the database: %s", error)
+        self._skip_until = time.monotonic() + RETRY_AFTER_SECONDS
+
+    def owe(self, namespaces: Iterable[str]) -> None:
+        with self._lock:
+            self._owed.update(namespaces)
+
+    def take_owed(self) -> set[str]:
+        with self._lock:
+            owed, self._owed = self._owed, set()
+        return owed
+
+
+state = _CacheState()
+
+
+def _version_key(namespace: str) -> str:
+    return f"version:{namespace}"
+
+
+def _bump(namespaces: Iterable[str]) -> None:
+    for namespace in namespaces:
+        key = _version_key(namespace)
+        try:
+            cache.incr(key)
+        except ValueError:  # no version yet (or it was evicted): any new number will do
+            cache.add(key, time.time_ns(), timeout=None)
+
+
+def _pay_owed_bumps() -> None:
+    owed = state.take_owed()
+    if not owed:
+        return
+    try:
+        _bump(owed)
+    except CACHE_ERRORS:
+        state.owe(owed)
+        raise
+
+
+def invalidate(*namespaces: str) -> None:
+    """Make the next read of these namespaces recompute, once the current transaction commits."""
+
+    def bump():
+        try:
+            _pay_owed_bumps()
+            _bump(namespaces)
+        except CACHE_ERRORS as error:
+            state.owe(namespaces)
+            state.failed(error)
+
+    transaction.on_commit(bump)
+
+
+def _versions(namespaces: tuple[str, ...]) -> str:
+    keys = [_version_key(namespace) for namespace in namespaces]
+    versions = cache.get_many(keys)
+    for key in keys:
+        if key not in versions:
+            cache.add(key, time.time_ns(), timeout=None)
+            versions[key] = cache.get(key)
+    return ".".join(str(versions[key]) for key in keys)
+
+
+def encode(data) -> CachedJSON:
+    body = json.dumps(data, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
+    return CachedJSON(body=body, etag=f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"')
+
+
+def cached_json(*, namespaces: tuple[str, ...], key: str, compute: Callable[[], object]) -> CachedJSON:
+    """`compute()` encoded as JSON, from the cache while none of `namespaces` changed."""
+    if not settings.READ_CACHE_ENABLED or not state.usable():
+        return encode(compute())
+    try:
+        _pay_owed_bumps()
+        full_key = f"read:{key}:{_versions(namespaces)}"
+        hit = cache.get(full_key)
+    except CACHE_ERRORS as error:
+        state.failed(error)
+        return encode(compute())
+    if hit is not None:
+        return CachedJSON(*hit)
+    result = encode(compute())
+    try:
+        cache.set(full_key, (result.body, result.etag), timeout=settings.READ_CACHE_TTL_SECONDS)
+    except CACHE_ERRORS as error:
+        state.failed(error)
+    return result
+
+
+def cache_status() -> str:
+    """ "ok", or "degraded" when the cache does not answer (reads then come from the database)."""
+    try:
+        cache.set("health:probe", 1, timeout=10)
+        answered = cache.get("health:probe") == 1
+    except CACHE_ERRORS as error:
+        state.failed(error)
+        return "degraded"
+    return "ok" if answered else "degraded"
