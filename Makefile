@@ -3,20 +3,27 @@ PYTHON := .venv/bin/python
 HOST ?= 127.0.0.1
 STORE_PORT ?= 8000
 
-.PHONY: help install run test lint format seed
+.PHONY: help install install-test run test lint format seed bench
 
 help:
 	@echo "make run     install everything, migrate and seed SQLite, serve the store on http://$(HOST):$(STORE_PORT)"
-	@echo "make test    ruff, then the whole test suite against MariaDB and Redis (DATABASE_URL, REDIS_URL)"
+	@echo "make test    ruff, then the whole test suite against MariaDB and Redis (DATABASE_URL, REDIS_URL);"
+	@echo "             installs Debian's chromium for the browser tests where it is missing"
 	@echo "make format  rewrite the code with ruff's formatter and autofixes"
+	@echo "make bench   benchmark gunicorn on MariaDB + Redis under 16 clients, recorded in docs/benchmarks.md"
+	@echo "             (BENCH_SECONDS=10 per scenario; BENCH_ARGS=--help lists the options)"
 
 install:
 	@scripts/bootstrap.sh
 
+# What `install` does, plus the browser the tests drive (not needed to run the store).
+install-test:
+	@scripts/bootstrap.sh --test
+
 run: install
 	@scripts/run.sh
 
-test: install
+test: install-test
 	@$(PYTHON) scripts/check_services.py
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
@@ -25,3 +32,6 @@ test: install
 format: install
 	$(PYTHON) -m ruff check --fix .
 	$(PYTHON) -m ruff format .
+
+bench: install
+	$(PYTHON) -m scripts.bench $(BENCH_ARGS)

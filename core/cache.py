@@ -71,10 +71,14 @@ class _CacheState:
         with self._lock:
             self._owed.update(namespaces)
 
-    def take_owed(self) -> set[str]:
+    def pay_owed(self, bump: Callable[[Iterable[str]], None]) -> None:
+        """Bump what is owed; other threads wait meanwhile, so none reads a version still owed."""
+        if not self._owed:
+            return
         with self._lock:
-            owed, self._owed = self._owed, set()
-        return owed
+            if self._owed:
+                bump(self._owed)
+                self._owed.clear()
 
 
 state = _CacheState()
@@ -93,23 +97,12 @@ def _bump(namespaces: Iterable[str]) -> None:
             cache.add(key, time.time_ns(), timeout=None)
 
 
-def _pay_owed_bumps() -> None:
-    owed = state.take_owed()
-    if not owed:
-        return
-    try:
-        _bump(owed)
-    except CACHE_ERRORS:
-        state.owe(owed)
-        raise
-
-
 def invalidate(*namespaces: str) -> None:
     """Make the next read of these namespaces recompute, once the current transaction commits."""
 
     def bump():
         try:
-            _pay_owed_bumps()
+            state.pay_owed(_bump)
             _bump(namespaces)
         except CACHE_ERRORS as error:
             state.owe(namespaces)
@@ -138,7 +131,7 @@ def cached_json(*, namespaces: tuple[str, ...], key: str, compute: Callable[[], 
     if not settings.READ_CACHE_ENABLED or not state.usable():
         return encode(compute())
     try:
-        _pay_owed_bumps()
+        state.pay_owed(_bump)
         full_key = f"read:{key}:{_versions(namespaces)}"
         hit = cache.get(full_key)
     except CACHE_ERRORS as error:

@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh Debian/Ubuntu machine: the MariaDB client headers
 # that mysqlclient compiles against, then a virtualenv in .venv with the pinned packages.
+# With --test, also what only the tests need: Debian's chromium for the browser tests.
 # Safe to run again: it only does what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+for_tests=false
+[ "${1:-}" = "--test" ] && for_tests=true
 
 need_apt=()
 pkg-config --exists mysqlclient 2>/dev/null || pkg-config --exists libmariadb 2>/dev/null || need_apt+=(libmariadb-dev)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 command -v gcc >/dev/null || need_apt+=(gcc)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
+# The path stocks/tests/test_report_page_browser.py launches; Playwright downloads no browser.
+if $for_tests && [ ! -x /usr/bin/chromium ]; then need_apt+=(chromium); fi
 if ((${#need_apt[@]})); then
   echo "bootstrap: installing system packages: ${need_apt[*]}"
   sudo_cmd=()

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django.db.models import (
     BooleanField,
+    Case,
     Count,
     DecimalField,
     ExpressionWrapper,
@@ -12,6 +13,8 @@ from django.db.models import (
     QuerySet,
     Sum,
     Value,
+    When,
+    Window,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -78,38 +81,48 @@ def _report_rows(*, search: str = "", is_low: bool | None = None, is_active: boo
     return rows
 
 
+TOTALS = ("articles", "units", "stock_value", "low_stock")
+
+
 def _stock_report(**filters) -> dict:
-    rows = _report_rows(**filters)
-    totals = rows.aggregate(
-        articles=Count("id"),
-        units=Coalesce(Sum("quantity"), Value(0)),
-        stock_value=Coalesce(Sum("value"), Value(0), output_field=MONEY),
-        low_stock=Count("id", filter=Q(is_low=True)),
+    """The rows and their totals from one statement, the totals summed by the database over the
+    same rows (window functions): a second query could count a write committed in between, and its
+    totals would not add up the rows they are shown with."""
+    rows = _report_rows(**filters).annotate(
+        total_articles=Window(Count("id")),
+        total_units=Window(Sum("quantity")),
+        total_stock_value=Window(Sum("value"), output_field=MONEY),
+        total_low_stock=Window(Sum(Case(When(is_low=True, then=Value(1)), default=Value(0)))),
     )
-    articles = rows.order_by("id").values(
-        "article_id",
-        "sku",
-        "name",
-        "unit_price",
-        "quantity",
-        "value",
-        "min_quantity",
-        "max_quantity",
-        "is_low",
+    articles = list(
+        rows.order_by("id").values(
+            "article_id",
+            "sku",
+            "name",
+            "unit_price",
+            "quantity",
+            "value",
+            "min_quantity",
+            "max_quantity",
+            "is_low",
+            *(f"total_{name}" for name in TOTALS),
+        )
     )
-    articles = list(articles)
-    # SQLite hands back sums of decimals with as many places as it likes; money has two.
+    totals = {name: articles[0][f"total_{name}"] if articles else 0 for name in TOTALS}
+    # SQLite hands back products of decimals with as many places as it likes; money has two.
+    totals["stock_value"] = Decimal(totals["stock_value"]).quantize(CENT)
     for article in articles:
+        for name in TOTALS:
+            del article[f"total_{name}"]
         article["is_low"] = bool(article["is_low"])
         article["value"] = article["value"].quantize(CENT)
-    totals["stock_value"] = Decimal(totals["stock_value"]).quantize(CENT)
     return {"generated_at": timezone.now(), "totals": totals, "articles": articles}
 
 
 def stock_report(
     *, search: str = "", is_low: bool | None = None, is_active: bool | None = None
 ) -> CachedJSON:
-    """Every article's stock and value, with totals: two queries, cached until a stock write commits."""
+    """Every article's stock and value, with totals: one query, cached until a stock write commits."""
     filters = {"search": search, "is_low": is_low, "is_active": is_active}
     digest = hashlib.blake2b(json.dumps(filters, sort_keys=True).encode(), digest_size=12).hexdigest()
     return cached_json(

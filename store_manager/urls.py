@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from articles.api.views import ArticleViewSet
 from core import views as core_views
+from core.admin_reports import stock_report_page
 from orders.api.reports import BestSellersView, TopCustomersView
 from orders.api.views import OrderViewSet
 from stocks.api.reports import StockReportView
@@ -32,6 +33,8 @@ api_v1 = [
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/api/v1/", permanent=False)),
+    # Before the admin's own URLs, behind its login.
+    path("admin/reports/stock/", admin.site.admin_view(stock_report_page), name="admin-reports-stock"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api-auth/", include("rest_framework.urls")),

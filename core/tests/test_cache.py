@@ -1,0 +1,280 @@
+"""core.cache on its own, against the suite's real Redis: versions, bumps after commit, owed bumps."""
+
+import time
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.db import transaction
+from django.test import override_settings
+
+from core import cache as core_cache
+from core.cache import SALES, STOCK, cached_json, encode, invalidate
+
+from .test_health import DEAD_REDIS
+
+
+class Source:
+    """A computation that counts its runs and returns whatever `value` holds now (the "database")."""
+
+    def __init__(self, value):
+        self.value = value
+        self.runs = 0
+
+    def __call__(self):
+        self.runs += 1
+        return {"value": self.value}
+
+
+def read(source: Source, *, namespaces=(STOCK,), key: str = "unit") -> dict:
+    return cached_json(namespaces=namespaces, key=key, compute=source).data
+
+
+def version(namespace: str):
+    return cache.get(core_cache._version_key(namespace))
+
+
+@pytest.fixture
+def bump_now(django_capture_on_commit_callbacks):
+    """Returns invalidate() as a committed write does it: the bump runs as its transaction commits."""
+
+    def bump(*namespaces):
+        with django_capture_on_commit_callbacks(execute=True):
+            invalidate(*namespaces)
+
+    return bump
+
+
+@pytest.fixture
+def quick_retry(monkeypatch):
+    """The cache is tried again 0.2 s after a failure instead of a second, to keep tests short."""
+    monkeypatch.setattr(core_cache, "RETRY_AFTER_SECONDS", 0.2)
+    return lambda: time.sleep(0.21)
+
+
+# --- versions -----------------------------------------------------------------------------------
+
+
+def test_a_read_is_computed_once_then_served_from_the_cache():
+    source = Source(1)
+    assert read(source) == {"value": 1}
+    source.value = 2  # changed behind the cache's back: nobody invalidated, so the cache still answers
+    assert read(source) == {"value": 1}
+    assert source.runs == 1
+
+
+def test_the_first_version_of_a_namespace_comes_from_the_clock():
+    before = time.time_ns()
+    read(Source(1))
+    after = time.time_ns()
+    assert before <= version(STOCK) <= after
+    assert version(SALES) is None  # created only when a read needs it
+
+
+@pytest.mark.django_db
+def test_a_bump_makes_the_next_read_recompute(bump_now):
+    source = Source(1)
+    read(source)
+    first = version(STOCK)
+    source.value = 2
+    bump_now(STOCK)
+    assert version(STOCK) == first + 1
+    assert read(source) == {"value": 2}
+    assert read(source) == {"value": 2}
+    assert source.runs == 2
+
+
+@pytest.mark.django_db
+def test_a_bump_leaves_the_other_namespaces_cached(bump_now):
+    stock, sales = Source("stock"), Source("sales")
+    read(stock, namespaces=(STOCK,), key="a")
+    read(sales, namespaces=(SALES,), key="b")
+    bump_now(STOCK)
+    read(stock, namespaces=(STOCK,), key="a")
+    read(sales, namespaces=(SALES,), key="b")
+    assert (stock.runs, sales.runs) == (2, 1)
+
+
+@pytest.mark.django_db
+def test_a_read_over_two_namespaces_is_recomputed_when_either_is_bumped(bump_now):
+    source = Source(1)
+    read(source, namespaces=(STOCK, SALES))
+    bump_now(SALES)
+    read(source, namespaces=(STOCK, SALES))
+    bump_now(STOCK)
+    read(source, namespaces=(STOCK, SALES))
+    assert source.runs == 3
+
+
+def test_entries_cached_under_an_evicted_version_are_never_served_again():
+    source = Source("old")
+    read(source)
+    old_version = version(STOCK)
+    cache.delete(core_cache._version_key(STOCK))  # evicted (or expired) while its entries remain
+    assert cache.get(f"read:unit:{old_version}") is not None
+
+    source.value = "new"
+    assert read(source) == {"value": "new"}
+    assert version(STOCK) > old_version
+
+
+@pytest.mark.django_db
+def test_a_bump_of_an_evicted_version_starts_again_from_the_clock_above_the_old_one(bump_now):
+    source = Source("old")
+    read(source)
+    old_version = version(STOCK)
+    cache.delete(core_cache._version_key(STOCK))
+    source.value = "new"
+    bump_now(STOCK)
+    assert version(STOCK) > old_version
+    assert read(source) == {"value": "new"}
+
+
+def test_a_flushed_cache_recomputes_every_read():
+    source = Source("old")
+    read(source)
+    cache.clear()
+    source.value = "new"
+    assert read(source) == {"value": "new"}
+
+
+# --- bumps happen after commit, and only after commit -------------------------------------------
+
+
+@pytest.mark.django_db
+def test_invalidate_waits_for_the_commit_of_its_transaction(django_capture_on_commit_callbacks):
+    source = Source(1)
+    read(source)
+    first = version(STOCK)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        invalidate(STOCK)
+    assert version(STOCK) == first
+    assert len(callbacks) == 1
+
+    callbacks[0]()
+    assert version(STOCK) == first + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reader_inside_the_writing_transaction_still_gets_the_cached_value_until_it_commits():
+    source = Source(1)
+    read(source)
+    first = version(STOCK)
+    with transaction.atomic():
+        invalidate(STOCK)
+        source.value = 2
+        assert version(STOCK) == first
+        assert read(source) == {"value": 1}
+    assert version(STOCK) == first + 1
+    assert read(source) == {"value": 2}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_transaction_bumps_nothing():
+    source = Source(1)
+    read(source)
+    first = version(STOCK)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        invalidate(STOCK, SALES)
+        raise RuntimeError("refused")
+    assert version(STOCK) == first
+    assert version(SALES) is None
+    read(source)
+    assert source.runs == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_savepoint_bumps_nothing_even_when_the_outer_transaction_commits():
+    read(Source(1))
+    first = version(STOCK)
+    with transaction.atomic(), pytest.raises(RuntimeError), transaction.atomic():
+        invalidate(STOCK)
+        raise RuntimeError("refused")
+    assert version(STOCK) == first
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_invalidate_bumps_at_once():
+    read(Source(1))
+    first = version(STOCK)
+    invalidate(STOCK)
+    assert version(STOCK) == first + 1
+
+
+# --- a cache that fails -------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_while_the_cache_fails_every_read_is_computed_and_the_cache_is_reported_degraded():
+    source = Source(1)
+    with override_settings(CACHES=DEAD_REDIS):
+        assert read(source) == {"value": 1}
+        assert not core_cache.state.usable()
+        source.value = 2
+        assert read(source) == {"value": 2}
+        assert core_cache.cache_status() == "degraded"
+    assert source.runs == 2
+
+
+@pytest.mark.django_db
+def test_bumps_owed_while_the_cache_failed_are_paid_when_it_answers_again(bump_now, quick_retry):
+    source = Source("before")
+    read(source)
+    first = version(STOCK)
+
+    with override_settings(CACHES=DEAD_REDIS):
+        source.value = "after"
+        bump_now(STOCK)  # committed while the cache does not answer: the bump is owed
+        assert not core_cache.state.usable()
+        assert read(source) == {"value": "after"}  # from the "database" while the cache is skipped
+
+    # Back, still holding the entry cached before the write: serving it now would be stale.
+    assert version(STOCK) == first
+    quick_retry()
+    runs = source.runs
+    assert read(source) == {"value": "after"}  # the owed bump is paid first, then a miss
+    assert version(STOCK) == first + 1
+    assert read(source) == {"value": "after"}
+    assert source.runs == runs + 1  # the second read was a hit under the new version
+
+
+@pytest.mark.django_db
+def test_a_write_pays_the_bumps_owed_by_earlier_writes(bump_now, quick_retry):
+    read(Source(1), namespaces=(STOCK,), key="a")
+    read(Source(1), namespaces=(SALES,), key="b")
+    stock, sales = version(STOCK), version(SALES)
+    with override_settings(CACHES=DEAD_REDIS):
+        bump_now(SALES)
+    quick_retry()
+    bump_now(STOCK)
+    assert (version(STOCK), version(SALES)) == (stock + 1, sales + 1)
+
+
+@override_settings(READ_CACHE_ENABLED=False)
+def test_with_the_read_cache_disabled_every_read_is_computed_and_nothing_is_stored():
+    source = Source(1)
+    for value in (1, 2, 3):
+        source.value = value
+        assert read(source) == {"value": value}
+    assert source.runs == 3
+    assert cache.keys("*") == []
+
+
+# --- encoding -----------------------------------------------------------------------------------
+
+
+def test_the_etag_follows_the_body_and_money_is_encoded_as_exact_strings():
+    first = encode({"price": Decimal("4.50"), "quantity": 3})
+    assert first.body == b'{"price":"4.50","quantity":3}'
+    assert first.etag == encode({"price": Decimal("4.50"), "quantity": 3}).etag
+    assert first.etag != encode({"price": Decimal("4.51"), "quantity": 3}).etag
+    assert first.etag.startswith('"') and first.etag.endswith('"')
+    assert first.data == {"price": "4.50", "quantity": 3}
+
+
+def test_a_cache_hit_returns_the_bytes_and_etag_that_were_stored():
+    source = Source(Decimal("1.10"))
+    computed = cached_json(namespaces=(STOCK,), key="unit", compute=source)
+    hit = cached_json(namespaces=(STOCK,), key="unit", compute=source)
+    assert (hit.body, hit.etag) == (computed.body, computed.etag)
+    assert source.runs == 1
