@@ -1,10 +1,11 @@
-"""Read caches that are never stale: versioned keys, bumped after commit.
+"""Read caches that are never stale: versioned entries, versions bumped after commit.
 
-Every cached read belongs to one or more namespaces ("stock", "sales"). Its key embeds the current
-version of each; a write bumps the versions of what it changed once its transaction has committed
+Every cached read belongs to one or more namespaces ("stock", "sales", "auth"). Its entry is stored
+with the versions of those namespaces read before it was computed, and served only while they are
+current; a write bumps the versions of what it changed once its transaction has committed
 (`invalidate`), so the next read misses and recomputes from the database. Bumping before commit
 would let a reader cache the old rows again; bumping after means a reader that raced the write
-can only have stored its result under a version nobody asks for any more.
+can only have stored its result tagged with a version that is no longer current.
 
 Versions start at the clock in nanoseconds, so a version key lost to eviction or a flush never
 comes back with a number that old entries still carry. The TTL is only a safety net.
@@ -33,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 STOCK = "stock"
 SALES = "sales"
+AUTH = "auth"
 
 # How long the cache is left alone after it failed, before it is tried again.
 RETRY_AFTER_SECONDS = 1.0
@@ -111,14 +113,15 @@ def invalidate(*namespaces: str) -> None:
     transaction.on_commit(bump)
 
 
-def _versions(namespaces: tuple[str, ...]) -> str:
-    keys = [_version_key(namespace) for namespace in namespaces]
-    versions = cache.get_many(keys)
-    for key in keys:
-        if key not in versions:
+def _read(namespaces: tuple[str, ...], entry_key: str) -> tuple[str, tuple | None]:
+    """The current versions of `namespaces` and the entry under `entry_key`, in one round trip."""
+    version_keys = [_version_key(namespace) for namespace in namespaces]
+    found = cache.get_many([*version_keys, entry_key])
+    for key in version_keys:
+        if key not in found:
             cache.add(key, time.time_ns(), timeout=None)
-            versions[key] = cache.get(key)
-    return ".".join(str(versions[key]) for key in keys)
+            found[key] = cache.get(key)
+    return ".".join(str(found[key]) for key in version_keys), found.get(entry_key)
 
 
 def encode(data) -> CachedJSON:
@@ -127,21 +130,25 @@ def encode(data) -> CachedJSON:
 
 
 def cached_json(*, namespaces: tuple[str, ...], key: str, compute: Callable[[], object]) -> CachedJSON:
-    """`compute()` encoded as JSON, from the cache while none of `namespaces` changed."""
+    """`compute()` encoded as JSON, from the cache while none of `namespaces` changed.
+
+    An entry is stored with the versions read before it was computed and served only while they
+    are still the current ones.
+    """
     if not settings.READ_CACHE_ENABLED or not state.usable():
         return encode(compute())
+    entry_key = f"read:{key}"
     try:
         state.pay_owed(_bump)
-        full_key = f"read:{key}:{_versions(namespaces)}"
-        hit = cache.get(full_key)
+        versions, entry = _read(namespaces, entry_key)
     except CACHE_ERRORS as error:
         state.failed(error)
         return encode(compute())
-    if hit is not None:
-        return CachedJSON(*hit)
+    if entry is not None and entry[0] == versions:
+        return CachedJSON(body=entry[1], etag=entry[2])
     result = encode(compute())
     try:
-        cache.set(full_key, (result.body, result.etag), timeout=settings.READ_CACHE_TTL_SECONDS)
+        cache.set(entry_key, (versions, result.body, result.etag), timeout=settings.READ_CACHE_TTL_SECONDS)
     except CACHE_ERRORS as error:
         state.failed(error)
     return result

@@ -2,7 +2,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from core.cache import SALES, invalidate
+from core.cache import AUTH, SALES, invalidate
 
 from .errors import CannotDeleteSelf, RoleNotAllowed, UserInUse
 from .models import Role, User
@@ -73,7 +73,7 @@ def user_update(*, actor: User, user: User, password: str | None = None, **chang
         _set_password(user, password)
     user.full_clean()
     user.save()
-    invalidate(SALES)  # the top-customers report shows names
+    invalidate(SALES, AUTH)  # reports show names; authentication caches the user
     return user
 
 
@@ -85,4 +85,4 @@ def user_delete(*, actor: User, user: User) -> None:
     if user.orders.exists():
         raise UserInUse()
     user.delete()
-    invalidate(SALES)
+    invalidate(SALES, AUTH)
