@@ -2,12 +2,15 @@
 PYTHON := .venv/bin/python
 HOST ?= 127.0.0.1
 STORE_PORT ?= 8000
+PAYMENTS_PORT ?= 8001
 
 .PHONY: help install install-test run test lint format seed bench
 
 help:
 	@echo "make run     install everything, migrate and seed SQLite, serve the store on http://$(HOST):$(STORE_PORT)"
-	@echo "make test    ruff, then the whole test suite against MariaDB and Redis (DATABASE_URL, REDIS_URL);"
+	@echo "             and the payments service on http://$(HOST):$(PAYMENTS_PORT)"
+	@echo "make test    ruff, then the store's tests against MariaDB and Redis (DATABASE_URL, REDIS_URL),"
+	@echo "             then the payments service's tests against MariaDB (PAYMENTS_DATABASE_URL);"
 	@echo "             installs Debian's chromium for the browser tests where it is missing"
 	@echo "make format  rewrite the code with ruff's formatter and autofixes"
 	@echo "make bench   benchmark gunicorn on MariaDB + Redis under 16 clients, recorded in docs/benchmarks.md"
@@ -28,6 +31,7 @@ test: install-test
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
 	$(PYTHON) -m pytest --create-db $(PYTEST_ARGS)
+	$(PYTHON) -m pytest --create-db --ds=store_manager.settings.payments_test payments/tests
 
 format: install
 	$(PYTHON) -m ruff check --fix .

@@ -1,9 +1,13 @@
+import socket
+
 import pytest
 from django.core.cache import cache
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from articles.tests.factories import ArticleFactory
 from core import cache as core_cache
+from orders import payments_client
 from stocks.services import stock_restock
 from users.models import Role
 from users.tests.factories import UserFactory
@@ -18,6 +22,28 @@ def fresh_cache(monkeypatch):
     """
     cache.clear()
     monkeypatch.setattr(core_cache, "state", core_cache._CacheState())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def payments_nowhere():
+    """Point the store at a port that refuses connections, unless a test points it elsewhere.
+
+    The socket is bound but never listens, so the port stays ours and connecting to it is refused at
+    once: no test reaches a payments service that happens to run on this machine.
+    """
+    with socket.socket() as reserved:
+        reserved.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{reserved.getsockname()[1]}"
+        with override_settings(PAYMENTS_URL=url):
+            yield url
+
+
+@pytest.fixture(autouse=True)
+def fresh_payments_circuit():
+    """Each test starts with a closed payments circuit built from the current settings."""
+    payments_client.reset_breaker()
+    yield
+    payments_client.reset_breaker()
 
 
 @pytest.fixture

@@ -1,10 +1,23 @@
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+
+from stocks.models import LOW_STOCK, Stock
 
 from .models import Article
 
 
-def article_list() -> QuerySet[Article]:
-    return Article.objects.select_related("stock").order_by("id")
+def article_list(
+    *, search: str = "", is_active: bool | None = None, low_stock_only: bool = False
+) -> QuerySet[Article]:
+    """Articles with their stock row; `search` looks in names and SKUs, `low_stock_only` keeps the
+    articles at or below their reorder point."""
+    articles = Article.objects.select_related("stock").order_by("id")
+    if search:
+        articles = articles.filter(Q(name__icontains=search) | Q(sku__icontains=search))
+    if is_active is not None:
+        articles = articles.filter(is_active=is_active)
+    if low_stock_only:
+        articles = articles.filter(pk__in=Stock.objects.filter(LOW_STOCK).values("article_id"))
+    return articles
 
 
 def article_map(*, ids) -> dict[int, Article]:

@@ -14,39 +14,16 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework import status
 
 from .db import atomic_with_retry
-from .errors import DomainError, ServiceBusy
+from .errors import ServiceBusy
+from .idempotency_keys import HEADER, IdempotencyKeyReused, checked_key
 from .models import IdempotencyKey
-
-HEADER = "Idempotency-Key"
-MAX_KEY_LENGTH = 255
-
-
-class InvalidIdempotencyKey(DomainError):
-    code = "invalid_idempotency_key"
-    default_message = f"The {HEADER} header must be 1 to {MAX_KEY_LENGTH} printable characters."
-
-
-class IdempotencyKeyReused(DomainError):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    code = "idempotency_key_reused"
-    default_message = f"This {HEADER} was already used with a different request body."
 
 
 def _fingerprint(request) -> str:
     canonical = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(f"{request.path}\n{canonical}".encode()).hexdigest()
-
-
-def _key_from(request) -> str | None:
-    key = request.headers.get(HEADER)
-    if key is None:
-        return None
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise InvalidIdempotencyKey()
-    return key
 
 
 def _expired_before():
@@ -74,7 +51,7 @@ def run_idempotent(request, *, scope: str, produce: Callable[[], tuple[int, dict
 
     Without the header, `produce` simply runs in a retried transaction.
     """
-    key = _key_from(request)
+    key = checked_key(request.headers.get(HEADER))
 
     @atomic_with_retry
     def run():

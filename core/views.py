@@ -34,7 +34,7 @@ def liveness(request):
     return Response({"status": "ok"})
 
 
-def _check_database() -> str:
+def database_status() -> str:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -51,7 +51,7 @@ def _check_database() -> str:
 def readiness(request):
     """503 when the database does not answer; a cache that does not answer only degrades the service
     (reads then come from the database)."""
-    checks = {"database": _check_database(), "cache": cache_status()}
+    checks = {"database": database_status(), "cache": cache_status()}
     if checks["database"] != "ok":
         return Response({"status": "unavailable", "checks": checks}, status=503)
     return Response({"status": "ok" if checks["cache"] == "ok" else "degraded", "checks": checks})

@@ -39,11 +39,21 @@ class OrderLineInline(admin.TabularInline):
 
 @admin.register(Order)
 class OrderAdmin(ServiceAdmin):
-    list_display = ("id", "customer", "status", "total", "created_at")
-    list_filter = ("status", "created_at")
+    list_display = ("id", "customer", "status", "payment_status", "total", "created_at")
+    list_filter = ("status", "payment_status", "created_at")
     search_fields = ("id__exact", "customer__username", "customer__email")
     list_select_related = ("customer",)
-    fields = ("customer", "status", "total", "created_by", "created_at", "updated_at")
+    fields = (
+        "customer",
+        "status",
+        "total",
+        "payment_id",
+        "payment_status",
+        "pay_url",
+        "created_by",
+        "created_at",
+        "updated_at",
+    )
     inlines = [OrderLineInline]
     actions = [*ServiceAdmin.actions, "cancel_orders"]
 

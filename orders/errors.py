@@ -1,3 +1,5 @@
+from rest_framework import status
+
 from core.errors import Conflict, DomainError
 
 
@@ -14,3 +16,43 @@ class OrderNotCancellable(Conflict):
 class OrderPaid(Conflict):
     code = "order_paid"
     default_message = "A paid order cannot be deleted."
+
+
+class OrderNotPayable(Conflict):
+    code = "order_not_payable"
+    default_message = "Only a pending order can be paid."
+
+
+class PaymentServiceUnavailable(DomainError):
+    """The payments service could not be reached, answered too slowly or failed (or its circuit is open)."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    code = "payments_unavailable"
+    default_message = "The payments service is unavailable; please retry later."
+
+
+class PaymentNotRefundable(Conflict):
+    code = "payment_not_refundable"
+    default_message = "The payments service refuses to refund this payment: it was never paid."
+
+
+class PaymentAmountMismatch(Conflict):
+    code = "payment_amount_mismatch"
+    default_message = "The amount paid is not the order's total."
+
+
+class PaymentMismatch(Conflict):
+    code = "payment_mismatch"
+    default_message = "The order is linked to another payment."
+
+
+class BadSignature(DomainError):
+    status_code = status.HTTP_401_UNAUTHORIZED
+    code = "bad_signature"
+    default_message = "The payment event's signature is missing or wrong."
+
+
+class StaleSignature(DomainError):
+    status_code = status.HTTP_401_UNAUTHORIZED
+    code = "stale_signature"
+    default_message = "The payment event's timestamp is more than 5 minutes away from the store's clock."

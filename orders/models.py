@@ -9,6 +9,15 @@ class OrderStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class PaymentStatus(models.TextChoices):
+    """The status of an order's payment as the payments service last told the store."""
+
+    PENDING = "pending", "Pending"
+    PAID = "paid", "Paid"
+    FAILED = "failed", "Failed"
+    REFUNDED = "refunded", "Refunded"
+
+
 class Order(models.Model):
     customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
     status = models.CharField(
@@ -20,6 +29,11 @@ class Order(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The order's payment in the payments service (docs/adr/0005-payments-service.md): its id there,
+    # its last known status and where the customer pays it. None until payments created it.
+    payment_id = models.BigIntegerField(null=True, blank=True, unique=True)
+    payment_status = models.CharField(max_length=16, choices=PaymentStatus.choices, blank=True)
+    pay_url = models.URLField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["-id"]

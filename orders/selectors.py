@@ -1,16 +1,16 @@
 import hashlib
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, F, Prefetch, QuerySet, Sum
+from django.db.models import Count, DecimalField, F, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from core.cache import SALES, CachedJSON, cached_json
 from core.errors import NotFound
 from users.models import Role
 
-from .models import Order, OrderLine, OrderStatus
+from .models import Order, OrderLine, OrderStatus, PaymentStatus
 
 CENT = Decimal("0.01")
 MONEY = DecimalField(max_digits=14, decimal_places=2)
@@ -103,3 +103,18 @@ def order_top_customers(
 ) -> CachedJSON:
     """Customers by amount spent in paid orders; one query, cached until an order changes."""
     return _cached_sales_report("top-customers", _top_customers, limit=limit, since=since, until=until)
+
+
+def order_ids_to_sync(*, limit: int, max_age_days: int | None = None) -> list[int]:
+    """The orders whose payment the store may be wrong about, newest first, at most `limit`.
+
+    Pending orders (their payment may be missing, or paid with the notification lost) and cancelled
+    orders whose payment was made meanwhile (owed a refund). Newest first: a lost notification is
+    most likely recent, and an order pending for weeks most likely abandoned.
+    """
+    orders = Order.objects.filter(
+        Q(status=OrderStatus.PENDING) | Q(status=OrderStatus.CANCELLED, payment_status=PaymentStatus.PAID)
+    )
+    if max_age_days:
+        orders = orders.filter(created_at__gte=timezone.now() - timedelta(days=max_age_days))
+    return list(orders.order_by("-id").values_list("pk", flat=True)[:limit])

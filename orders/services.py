@@ -2,18 +2,26 @@
 
 The order row is locked before its stock rows everywhere, and stocks lock articles in ascending
 id order, so concurrent orders, cancels and deletes never wait on each other in a cycle.
+
+Payments live in their own service (docs/adr/0005-payments-service.md), reached through
+`payments_client` and never from inside a transaction: a network call that waits up to its timeouts
+must not hold the order's or the stock's row locks meanwhile.
 """
 
+import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 
+from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from articles.models import Article
 from articles.selectors import article_map
 from core.cache import SALES, invalidate
 from core.db import atomic_with_retry
-from core.errors import NotFound
+from core.errors import DomainError, NotFound
 from stocks.models import MAX_UNITS
 from stocks.services import (
     stock_return_for_order,
@@ -22,9 +30,19 @@ from stocks.services import (
     stock_take_for_orders,
 )
 
-from .errors import InvalidOrderLines, OrderNotCancellable, OrderPaid
-from .models import Order, OrderLine, OrderStatus
+from . import payments_client
+from .errors import (
+    InvalidOrderLines,
+    OrderNotCancellable,
+    OrderNotPayable,
+    OrderPaid,
+    PaymentAmountMismatch,
+    PaymentMismatch,
+)
+from .models import Order, OrderLine, OrderStatus, PaymentStatus
 from .selectors import order_get
+
+logger = logging.getLogger(__name__)
 
 
 def _validated_lines(lines: Sequence[dict], articles: Mapping[int, Article]) -> dict[int, int]:
@@ -119,9 +137,16 @@ def _give_stock_back(order: Order, user) -> None:
     stock_return_for_order(quantities=quantities, reference=order.reference, user=user)
 
 
-@atomic_with_retry
 def order_cancel(*, order_id: int, user) -> Order:
-    """Cancel a pending order and return its stock (a second cancel is refused, nothing returned twice)."""
+    """Cancel an order and return its stock (a second cancel is refused, nothing returned twice).
+
+    A pending order is simply cancelled. A paid one is refunded through payments first, outside any
+    transaction; if payments cannot refund it now, PaymentServiceUnavailable (503) and nothing changed.
+    An order paid without a payment in the payments service (none to refund) is refused.
+    """
+    order = order_get(order_id=order_id)
+    if order.status == OrderStatus.PAID and order.payment_id is not None:
+        return _order_cancel_paid(order_id=order_id, user=user)
     order_cancel_many(order_ids=[order_id], user=user)
     return order_get(order_id=order_id)
 
@@ -163,3 +188,175 @@ def order_delete(*, order_id: int, user) -> None:
         _give_stock_back(order, user)
     order.delete()
     invalidate(SALES)
+
+
+# --- payments -------------------------------------------------------------------------------------
+
+
+def order_request_payment(*, order_id: int) -> Order:
+    """Ask payments for the order's payment, after the order committed; returns the order with it.
+
+    Idempotent: an order that has its payment gets it back without a call, and payments answers a
+    repeat (the same `Idempotency-Key: order-<id>`) with the payment it already made. Raises
+    PaymentServiceUnavailable when payments is down, slow or failing: the order is left as it was.
+    """
+    order = order_get(order_id=order_id)
+    if order.payment_id is not None:
+        return order
+    if order.status != OrderStatus.PENDING:
+        raise OrderNotPayable(f"Order {order_id} is {order.status}; only a pending order can be paid.")
+    payment = payments_client.client().create_payment(
+        order_id=order.pk,
+        customer_id=order.customer_id,
+        amount=order.total,
+        currency=settings.PAYMENTS_CURRENCY,
+    )
+    return _order_record_payment(order_id=order_id, payment=payment)
+
+
+def order_request_payment_after_create(*, order_id: int) -> Order | None:
+    """order_request_payment for an order just placed, which must not fail because of payments.
+
+    Payments down or slow leaves the order pending without a payment (`POST .../payment/` or
+    `sync_payments` request it later). Returns the order as it is now (None if it is gone: a replayed
+    create of an order deleted since).
+    """
+    try:
+        return order_request_payment(order_id=order_id)
+    except (NotFound, OrderNotPayable):
+        pass
+    except DomainError as error:  # payments down, slow or failing; or an answer the order disagrees with
+        logger.warning("order %s placed without its payment: %s", order_id, error)
+    return Order.objects.filter(pk=order_id).first()
+
+
+@atomic_with_retry
+def _order_record_payment(*, order_id: int, payment: payments_client.Payment) -> Order:
+    """Keep what payments said about the order's payment; a paid one marks the order paid."""
+    if payment.status == PaymentStatus.PAID:
+        return order_mark_paid(
+            order_id=order_id, payment_id=payment.id, amount=payment.amount, currency=payment.currency
+        )
+    order = _lock_order(order_id)
+    if order.payment_id not in (None, payment.id):
+        raise PaymentMismatch(f"Order {order_id} is linked to payment {order.payment_id}, not {payment.id}.")
+    order.payment_id, order.payment_status, order.pay_url = payment.id, payment.status, payment.pay_url
+    order.save(update_fields=["payment_id", "payment_status", "pay_url", "updated_at"])
+    return order_get(order_id=order_id)
+
+
+@atomic_with_retry
+def order_mark_paid(*, order_id: int, payment_id: int, amount: Decimal, currency: str | None = None) -> Order:
+    """Record that the order's payment was paid: the order becomes paid exactly once.
+
+    The amount (and currency) must be the order's total, else PaymentAmountMismatch and nothing
+    changes. A repeat changes nothing. A payment made for an order cancelled meanwhile (the customer
+    paid while staff cancelled) leaves the order cancelled with `payment_status` paid: `sync_payments`
+    refunds it.
+    """
+    order = _lock_order(order_id)
+    currency = currency or settings.PAYMENTS_CURRENCY
+    if amount != order.total or currency != settings.PAYMENTS_CURRENCY:
+        raise PaymentAmountMismatch(
+            f"Payment {payment_id} is {amount} {currency}; order {order_id} is {order.total} "
+            f"{settings.PAYMENTS_CURRENCY}.",
+            details={"paid": f"{amount} {currency}", "total": f"{order.total} {settings.PAYMENTS_CURRENCY}"},
+        )
+    if order.payment_id not in (None, payment_id):
+        raise PaymentMismatch(f"Order {order_id} is linked to payment {order.payment_id}, not {payment_id}.")
+    if order.status == OrderStatus.PAID or order.payment_status == PaymentStatus.REFUNDED:
+        return order_get(order_id=order_id)
+    if order.status == OrderStatus.PENDING:
+        order.status = OrderStatus.PAID
+        invalidate(SALES)
+    else:
+        logger.warning(
+            "payment %s was paid for cancelled order %s: sync_payments refunds it", payment_id, order_id
+        )
+    order.payment_id, order.payment_status = payment_id, PaymentStatus.PAID
+    order.save(update_fields=["status", "payment_id", "payment_status", "updated_at"])
+    return order_get(order_id=order_id)
+
+
+def _order_cancel_paid(*, order_id: int, user) -> Order:
+    """Refund, then cancel; see the ADR 0005 for the one case where the cancel fails after the refund.
+
+    A rehearsal of the cancel (run, then rolled back) refuses first whatever would refuse the cancel
+    itself (a stock limit the returned units would pass, ...), so no money moves for a cancel that
+    cannot happen. Only a change in the moment between the rehearsal and the cancel (a restock, a
+    concurrent cancel) can still refuse it after the refund: the refund is then recorded on the
+    order (still paid, `payment_status` refunded), the error is raised, and cancelling again
+    completes it (payments answers a repeated refund as done).
+    """
+    _order_cancel_paid_rehearsal(order_id=order_id, user=user)
+    payment_id = order_get(order_id=order_id).payment_id
+    payments_client.client().refund(payment_id)
+    try:
+        _order_cancel_refunded(order_id=order_id, user=user)
+    except Exception as error:
+        logger.error("order %s refunded (payment %s) but its cancel failed: %r", order_id, payment_id, error)
+        Order.objects.filter(pk=order_id, status=OrderStatus.PAID).update(
+            payment_status=PaymentStatus.REFUNDED, updated_at=timezone.now()
+        )
+        if isinstance(error, DomainError):
+            error.details = {**error.details, "payment_refunded": True}
+        raise
+    return order_get(order_id=order_id)
+
+
+@atomic_with_retry
+def _order_cancel_paid_rehearsal(*, order_id: int, user) -> None:
+    _order_cancel_refunded(order_id=order_id, user=user)
+    transaction.set_rollback(True)
+
+
+@atomic_with_retry
+def _order_cancel_refunded(*, order_id: int, user) -> None:
+    order = _lock_order(order_id)
+    if order.status != OrderStatus.PAID:
+        raise OrderNotCancellable(f"Order {order_id} is {order.status}; it cannot be cancelled again.")
+    _give_stock_back(order, user)
+    order.status, order.payment_status = OrderStatus.CANCELLED, PaymentStatus.REFUNDED
+    order.save(update_fields=["status", "payment_status", "updated_at"])
+    invalidate(SALES)
+
+
+def order_sync_payment(*, order_id: int) -> str:
+    """Bring one order in line with what payments knows; returns what was done.
+
+    `paid` (payments had it paid: the notification was lost), `linked` (payments had a payment the
+    store did not know of), `requested` (there was none), `updated` (its status changed, e.g. a
+    declined card), `refunded` (a payment made for a cancelled order was refunded) or `unchanged`.
+    Idempotent; raises PaymentServiceUnavailable.
+    """
+    order = order_get(order_id=order_id)
+    if order.status == OrderStatus.CANCELLED:
+        if order.payment_status != PaymentStatus.PAID:
+            return "unchanged"
+        payments_client.client().refund(order.payment_id)
+        Order.objects.filter(pk=order_id, payment_status=PaymentStatus.PAID).update(
+            payment_status=PaymentStatus.REFUNDED, updated_at=timezone.now()
+        )
+        return "refunded"
+    if order.status != OrderStatus.PENDING:
+        return "unchanged"
+    payments = payments_client.client().payments_of_order(order_id)
+    paid = [p for p in payments if p.status == PaymentStatus.PAID]
+    if paid:
+        order_mark_paid(
+            order_id=order_id, payment_id=paid[0].id, amount=paid[0].amount, currency=paid[0].currency
+        )
+        return "paid"
+    live = [p for p in payments if p.status != PaymentStatus.REFUNDED]
+    if not live:
+        if order.payment_id is not None:
+            return "unchanged"
+        order_request_payment(order_id=order_id)
+        return "requested"
+    newest = max(live, key=lambda payment: payment.id)
+    _order_record_payment(order_id=order_id, payment=newest)
+    if order.payment_id is None:
+        return "linked"
+    return (
+        "unchanged" if (order.payment_id, order.payment_status) == (newest.id, newest.status) else "updated"
+    )

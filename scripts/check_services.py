@@ -8,13 +8,14 @@ import MySQLdb
 import redis
 
 DEFAULT_DATABASE_URL = "mysql://root@127.0.0.1:3306/store_manager"
+DEFAULT_PAYMENTS_DATABASE_URL = "mysql://root@127.0.0.1:3306/payments"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
-def check_database(url: str) -> str | None:
+def check_database(url: str, variable: str = "DATABASE_URL") -> str | None:
     parts = urlparse(url)
     if parts.scheme not in ("mysql", "mariadb"):
-        return f"DATABASE_URL must point at MariaDB/MySQL for the tests, got {parts.scheme}://"
+        return f"{variable} must point at MariaDB/MySQL for the tests, got {parts.scheme}://"
     try:
         MySQLdb.connect(
             host=parts.hostname or "127.0.0.1",
@@ -41,6 +42,10 @@ def main() -> int:
         problem
         for problem in (
             check_database(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)),
+            check_database(
+                os.environ.get("PAYMENTS_DATABASE_URL", DEFAULT_PAYMENTS_DATABASE_URL),
+                "PAYMENTS_DATABASE_URL",
+            ),
             check_redis(os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)),
         )
         if problem
@@ -49,8 +54,8 @@ def main() -> int:
         print(f"error: {problem}", file=sys.stderr)
     if problems:
         print(
-            "The tests need real MariaDB and Redis servers: start them, or point DATABASE_URL and "
-            "REDIS_URL at running ones.",
+            "The tests need real MariaDB and Redis servers: start them, or point DATABASE_URL, "
+            "PAYMENTS_DATABASE_URL and REDIS_URL at running ones.",
             file=sys.stderr,
         )
     return 1 if problems else 0

@@ -39,6 +39,10 @@ def stock_get(*, article_id: int) -> Stock:
     return stock_list().get(article_id=article_id)
 
 
+def stock_get_by_sku(*, sku: str) -> Stock:
+    return stock_list().get(article__sku=sku)
+
+
 def _stock_level(article_id: int) -> dict:
     level = (
         Stock.objects.filter(article_id=article_id)
@@ -128,6 +132,22 @@ def stock_report(
     return cached_json(
         namespaces=(STOCK,), key=f"stock-report:{digest}", compute=lambda: _stock_report(**filters)
     )
+
+
+def stock_low_list() -> list[dict]:
+    """The active articles at or below their reorder point, each with the delivery that refills it.
+
+    `target` is the article's capacity (`max_quantity`) when it has one, else its reorder point
+    (`min_quantity`); `missing` is `target - quantity`, the units to deliver to reach it (0 for an
+    article exactly at a reorder point and without capacity). Deactivated articles are left out: they
+    are not sold any more. The rows are those of the cached stock report, so both always agree.
+    """
+    rows = stock_report(is_low=True, is_active=True).data["articles"]
+    low = []
+    for row in rows:
+        target = row["min_quantity"] if row["max_quantity"] is None else row["max_quantity"]
+        low.append({**row, "target": target, "missing": target - row["quantity"]})
+    return low
 
 
 def movement_list(*, actor=None) -> QuerySet[StockMovement]:

@@ -7,10 +7,13 @@ from rest_framework.routers import DefaultRouter
 from articles.api.views import ArticleViewSet
 from core import views as core_views
 from core.admin_reports import stock_report_page
+from core.graphql.views import StoreGraphQLView
+from orders.api.payment_events import PaymentEventView
 from orders.api.reports import BestSellersView, TopCustomersView
 from orders.api.views import OrderViewSet
 from stocks.api.reports import StockReportView
 from stocks.api.views import StockMovementViewSet, StockViewSet
+from store_manager.schema import schema
 from users.api.views import ObtainTokenView, UserViewSet
 
 router = DefaultRouter()
@@ -26,6 +29,7 @@ api_v1 = [
     path("reports/stock/", StockReportView.as_view(), name="report-stock"),
     path("reports/best-sellers/", BestSellersView.as_view(), name="report-best-sellers"),
     path("reports/top-customers/", TopCustomersView.as_view(), name="report-top-customers"),
+    path("orders/<int:order_id>/payment-events/", PaymentEventView.as_view(), name="order-payment-events"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include(router.urls)),
@@ -38,6 +42,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api-auth/", include("rest_framework.urls")),
+    path("graphql/", StoreGraphQLView.as_view(schema=schema), name="graphql"),
     path("health/", core_views.liveness, name="health"),
     path("health/ready/", core_views.readiness, name="health-ready"),
 ]

@@ -120,3 +120,19 @@ def test_domain_errors_are_documented_on_the_actions_that_raise_them(schema):
     assert "stock_limit_exceeded" in restock["409"]["description"]
     assert "order_paid" in paths["/api/v1/orders/{id}/"]["delete"]["responses"]["409"]["description"]
     assert "role_not_allowed" in paths["/api/v1/users/"]["post"]["responses"]["403"]["description"]
+
+
+def test_the_payment_doors_document_their_answers(schema):
+    paths = schema["paths"]
+    events = paths["/api/v1/orders/{order_id}/payment-events/"]["post"]
+    assert "bad_signature" in events["responses"]["401"]["description"]
+    assert "stale_signature" in events["responses"]["401"]["description"]
+    assert "payment_amount_mismatch" in events["responses"]["409"]["description"]
+    assert {p["name"] for p in events["parameters"]} >= {"X-Payments-Timestamp", "X-Payments-Signature"}
+    payment = paths["/api/v1/orders/{id}/payment/"]["post"]["responses"]
+    assert "payments_unavailable" in payment["503"]["description"]
+    assert "order_not_payable" in payment["409"]["description"]
+    cancel = paths["/api/v1/orders/{id}/cancel/"]["post"]["responses"]
+    assert "payments_unavailable" in cancel["503"]["description"]
+    order = schema["components"]["schemas"]["Order"]["properties"]["payment"]
+    assert order["nullable"] is True

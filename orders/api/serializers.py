@@ -1,9 +1,10 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from stocks.models import MAX_UNITS
 from users.models import Role, User
 
-from ..models import Order, OrderLine, OrderStatus
+from ..models import Order, OrderLine, OrderStatus, PaymentStatus
 
 MAX_LINES = 100
 
@@ -52,10 +53,27 @@ class OrderLineSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class OrderPaymentSerializer(serializers.Serializer):
+    """The order's payment in the payments service, as the store last heard of it."""
+
+    id = serializers.IntegerField(source="payment_id", read_only=True, help_text="The payment's id there.")
+    status = serializers.ChoiceField(source="payment_status", choices=PaymentStatus.choices, read_only=True)
+    pay_url = serializers.URLField(
+        read_only=True, help_text="Where the customer POSTs their card details to pay the order."
+    )
+
+
+def order_payment_data(order: Order) -> dict | None:
+    return OrderPaymentSerializer(order).data if order.payment_id is not None else None
+
+
 class OrderSerializer(serializers.ModelSerializer):
     customer_name = serializers.CharField(source="customer.get_full_name", read_only=True)
     status = serializers.ChoiceField(choices=OrderStatus.choices, read_only=True)
     lines = OrderLineSerializer(many=True, read_only=True)
+    payment = serializers.SerializerMethodField(
+        help_text="Null until the payments service created the order's payment."
+    )
 
     class Meta:
         model = Order
@@ -66,7 +84,12 @@ class OrderSerializer(serializers.ModelSerializer):
             "status",
             "total",
             "lines",
+            "payment",
             "created_at",
             "updated_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(OrderPaymentSerializer(allow_null=True))
+    def get_payment(self, order: Order) -> dict | None:
+        return order_payment_data(order)

@@ -4,16 +4,25 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from core.idempotency import HEADER, IdempotencyKeyReused, InvalidIdempotencyKey, run_idempotent
+from core.idempotency import run_idempotent
+from core.idempotency_keys import HEADER, IdempotencyKeyReused, InvalidIdempotencyKey
 from stocks.errors import InsufficientStock, StockLimitExceeded
 from users.models import Role
 from users.permissions import STAFF, ActionRoles
 
 from .. import selectors, services
-from ..errors import InvalidOrderLines, OrderNotCancellable, OrderPaid
+from ..errors import (
+    InvalidOrderLines,
+    OrderNotCancellable,
+    OrderNotPayable,
+    OrderPaid,
+    PaymentMismatch,
+    PaymentNotRefundable,
+    PaymentServiceUnavailable,
+)
 from ..models import Order
 from .filters import OrderFilter
-from .serializers import OrderCreateSerializer, OrderSerializer
+from .serializers import OrderCreateSerializer, OrderSerializer, order_payment_data
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     HEADER,
@@ -41,11 +50,13 @@ class OrderViewSet(
         "retrieve": STAFF | {Role.CUSTOMER},
         "create": STAFF,
         "cancel": STAFF,
+        "payment": STAFF,
         "destroy": STAFF,
     }
     domain_errors = {
         "create": [InsufficientStock, InvalidOrderLines, IdempotencyKeyReused, InvalidIdempotencyKey],
-        "cancel": [OrderNotCancellable, StockLimitExceeded],
+        "cancel": [OrderNotCancellable, StockLimitExceeded, PaymentNotRefundable, PaymentServiceUnavailable],
+        "payment": [OrderNotPayable, PaymentMismatch, PaymentServiceUnavailable],
         "destroy": [OrderPaid, StockLimitExceeded],
     }
     lookup_value_regex = r"\d{1,18}"
@@ -64,7 +75,13 @@ class OrderViewSet(
         parameters=[IDEMPOTENCY_PARAMETER],
     )
     def create(self, request):
-        """Place an order; every line's stock is taken, or nothing is (409 `insufficient_stock`)."""
+        """Place an order; every line's stock is taken, or nothing is (409 `insufficient_stock`).
+
+        Once the order is committed its payment is requested from the payments service; if payments
+        is down or slow the order is placed all the same, with `payment` null (see
+        `POST /orders/{id}/payment/`). A replay (same `Idempotency-Key`) answers the first response
+        with its `payment` brought up to date, requesting the payment if the order still has none.
+        """
 
         def place_order():
             serializer = OrderCreateSerializer(data=request.data)
@@ -73,14 +90,29 @@ class OrderViewSet(
             return status.HTTP_201_CREATED, OrderSerializer(order).data
 
         status_code, body, replayed = run_idempotent(request, scope="orders.create", produce=place_order)
+        if status_code == status.HTTP_201_CREATED:
+            # After run_idempotent's transaction committed: never wait on payments holding locks.
+            order = services.order_request_payment_after_create(order_id=body["id"])
+            if order is not None:
+                body = {**body, "payment": order_payment_data(order)}
         headers = {"Idempotent-Replayed": "true"} if replayed else {}
         return Response(body, status=status_code, headers=headers)
 
     @extend_schema(request=None, responses={200: OrderSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        """Cancel a pending order and return its stock."""
+        """Cancel an order and return its stock; a paid order is refunded through payments first.
+
+        If payments cannot refund it now: 503 `payments_unavailable`, and nothing changed.
+        """
         order = services.order_cancel(order_id=int(pk), user=request.user)
+        return Response(OrderSerializer(order).data)
+
+    @extend_schema(request=None, responses={200: OrderSerializer})
+    @action(detail=True, methods=["post"])
+    def payment(self, request, pk=None):
+        """Request the order's payment again (after payments was down); an existing one is returned."""
+        order = services.order_request_payment(order_id=int(pk))
         return Response(OrderSerializer(order).data)
 
     def destroy(self, request, pk=None):

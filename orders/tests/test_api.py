@@ -66,6 +66,8 @@ ORDER_ENDPOINTS = [
     ("get", ORDERS_URL + "{order}/", None, {"manager": 200, "clerk": 200, "customer": 200}),
     ("post", ORDERS_URL, "new-order", STAFF_CREATED),
     ("post", ORDERS_URL + "{order}/cancel/", None, {"manager": 200, "clerk": 200}),
+    # The tests' payments service refuses connections (conftest.payments_nowhere).
+    ("post", ORDERS_URL + "{order}/payment/", None, {"manager": 503, "clerk": 503}),
     ("delete", ORDERS_URL + "{order}/", None, {"manager": 204, "clerk": 204}),
 ]
 
@@ -433,7 +435,7 @@ def test_cancelling_twice_is_a_conflict_and_returns_nothing_twice(api_client, cl
 
 
 @pytest.mark.django_db
-def test_a_paid_order_cannot_be_cancelled(api_client, clerk, order, tea):
+def test_an_order_paid_without_a_payment_cannot_be_cancelled(api_client, clerk, order, tea):
     Order.objects.filter(pk=order.pk).update(status=OrderStatus.PAID)
     assert_error(api_client(clerk).post(f"{ORDERS_URL}{order.pk}/cancel/"), 409, "order_not_cancellable")
     assert quantities(tea) == [8]
@@ -474,3 +476,65 @@ def test_orders_cannot_be_replaced_or_patched(api_client, manager, order):
     )
     assert_error(client.get(f"{ORDERS_URL}{order.pk}/cancel/"), 405, "method_not_allowed")
     assert Order.objects.get(pk=order.pk).status == OrderStatus.PENDING
+
+
+# --- payments (the flow itself: test_payment_flow.py, against the real payments service) -------
+
+
+@pytest.mark.django_db
+def test_an_order_placed_while_payments_is_down_is_pending_without_a_payment(
+    api_client, clerk, customer, tea
+):
+    payload = {"customer": customer.pk, "lines": [{"article": tea.pk, "quantity": 1}]}
+    response = api_client(clerk).post(ORDERS_URL, payload, format="json")
+    assert response.status_code == 201
+    assert (response.json()["status"], response.json()["payment"]) == ("pending", None)
+    assert quantities(tea) == [9]
+
+
+@pytest.mark.django_db
+def test_an_order_shows_the_payment_the_store_knows_of(api_client, clerk, order):
+    Order.objects.filter(pk=order.pk).update(
+        payment_id=41, payment_status="failed", pay_url="http://pay.test/41/s/"
+    )
+    body = api_client(clerk).get(f"{ORDERS_URL}{order.pk}/").json()
+    assert body["payment"] == {"id": 41, "status": "failed", "pay_url": "http://pay.test/41/s/"}
+
+
+@pytest.mark.django_db
+def test_requesting_a_payment_while_payments_is_down_is_503_and_changes_nothing(api_client, clerk, order):
+    before = snapshot()
+    body = assert_error(
+        api_client(clerk).post(f"{ORDERS_URL}{order.pk}/payment/"), 503, "payments_unavailable"
+    )
+    assert "connection failed" in body["message"]
+    assert snapshot() == before
+    assert Order.objects.get(pk=order.pk).payment_id is None
+
+
+@pytest.mark.django_db
+def test_requesting_a_payment_for_a_cancelled_order_is_a_conflict(api_client, clerk, order):
+    client = api_client(clerk)
+    client.post(f"{ORDERS_URL}{order.pk}/cancel/")
+    assert_error(client.post(f"{ORDERS_URL}{order.pk}/payment/"), 409, "order_not_payable")
+
+
+@pytest.mark.django_db
+def test_requesting_a_payment_the_order_has_returns_it_without_asking_payments(api_client, clerk, order):
+    Order.objects.filter(pk=order.pk).update(
+        payment_id=41, payment_status="pending", pay_url="http://pay.test/"
+    )
+    response = api_client(clerk).post(f"{ORDERS_URL}{order.pk}/payment/")
+    assert response.status_code == 200
+    assert response.json()["payment"]["id"] == 41
+
+
+@pytest.mark.django_db
+def test_cancelling_a_paid_order_while_payments_is_down_is_503_and_changes_nothing(
+    api_client, clerk, order, tea
+):
+    Order.objects.filter(pk=order.pk).update(status=OrderStatus.PAID, payment_id=41, payment_status="paid")
+    before = snapshot()
+    assert_error(api_client(clerk).post(f"{ORDERS_URL}{order.pk}/cancel/"), 503, "payments_unavailable")
+    assert snapshot() == before
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID

@@ -220,7 +220,9 @@ def test_cancelling_an_order_twice_is_refused_and_returns_the_stock_once(stocked
     assert StockMovement.objects.count() == movements_before
 
 
-def test_cancelling_a_paid_order_is_refused_and_keeps_its_stock(stocked_article, place, manager):
+def test_cancelling_an_order_paid_without_a_payment_is_refused_and_keeps_its_stock(
+    stocked_article, place, manager
+):
     mug = stocked_article(quantity=10)
     order = place((mug, 3))
     Order.objects.filter(pk=order.pk).update(status=OrderStatus.PAID)

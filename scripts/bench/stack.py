@@ -96,6 +96,9 @@ def prepare() -> Stack:
         "REDIS_URL": redis_url,
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(50),
+        # The store refuses to start without the secrets it shares with payments (not served here).
+        "PAYMENTS_SERVICE_TOKEN": secrets.token_urlsafe(32),
+        "PAYMENTS_WEBHOOK_SECRET": secrets.token_urlsafe(32),
         "ALLOWED_HOSTS": HOST,
     }
     print(f"bench: migrating and seeding {DATABASE} ({' '.join(SEED)})", flush=True)

@@ -1,4 +1,4 @@
-"""Settings shared by every deployment (the store now, the payments service later).
+"""Settings shared by every deployment: the store and the payments service.
 
 Everything that differs between machines comes from the environment; the defaults give the
 embedded setup (a SQLite file, an in-process cache) so a newcomer runs the store with one command.
@@ -60,14 +60,14 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 
-def database_from_env(default_sqlite_name: str) -> dict:
-    """One database from DATABASE_URL, tuned per engine.
+def database_from_env(default_sqlite_name: str, *, variable: str = "DATABASE_URL") -> dict:
+    """One database from the URL in `variable` (DATABASE_URL by default), tuned per engine.
 
     MySQL/MariaDB: utf8mb4 and strict mode so bad data is refused rather than truncated.
     SQLite: IMMEDIATE transactions so concurrent writers queue instead of failing mid-transaction.
     """
     VAR_DIR.mkdir(exist_ok=True)
-    database = env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / default_sqlite_name}")
+    database = env.db_url(variable, default=f"sqlite:///{VAR_DIR / default_sqlite_name}")
     engine = database["ENGINE"]
     if engine == "django.db.backends.mysql":
         database.setdefault("OPTIONS", {}).update(
@@ -84,6 +84,26 @@ def database_from_env(default_sqlite_name: str) -> dict:
     elif engine == "django.db.backends.sqlite3":
         database.setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
     return database
+
+
+# What the secrets shared by the store and payments services are in development (DEBUG on only):
+# one place, so that both services agree without any configuration.
+_DEVELOPMENT_SHARED_SECRETS = {
+    "PAYMENTS_SERVICE_TOKEN": "insecure-development-payments-token",
+    "PAYMENTS_WEBHOOK_SECRET": "insecure-development-webhook-secret",
+}
+
+
+def shared_secret(name: str) -> str:
+    """A secret both services hold; like SECRET_KEY, required unless DEBUG is on."""
+    value = env.str(name, default="")
+    if value:
+        return value
+    if not DEBUG:
+        raise environ.ImproperlyConfigured(
+            f"{name} is required when DEBUG is off (set DEBUG=1 for local development)."
+        )
+    return _DEVELOPMENT_SHARED_SECRETS[name]
 
 
 def cache_from_env() -> dict:

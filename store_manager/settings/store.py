@@ -1,7 +1,7 @@
 """Settings of the store service (users, articles, stock, orders)."""
 
 from .base import *  # noqa: F403
-from .base import cache_from_env, database_from_env, env
+from .base import cache_from_env, database_from_env, env, shared_secret
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -20,6 +20,8 @@ INSTALLED_APPS = [
     "articles",
     "stocks",
     "orders",
+    # After core, whose graphene/graphiql.html replaces graphene-django's page (which uses a CDN).
+    "graphene_django",
 ]
 
 ROOT_URLCONF = "store_manager.urls"
@@ -85,11 +87,30 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "users.models.Role",
         "OrderStatusEnum": "orders.models.OrderStatus",
         "MovementKindEnum": "stocks.models.MovementKind",
+        "PaymentStatusEnum": "orders.models.PaymentStatus",
     },
 }
+
+# GraphQL at /graphql/ (core/graphql/): the schema, and no debug middleware even with DEBUG on.
+GRAPHENE = {"SCHEMA": "store_manager.schema.schema", "MIDDLEWARE": []}
 
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 
 # Versioned read caches (core/cache.py); turning them off is for benchmarks and debugging.
 READ_CACHE_ENABLED = env.bool("READ_CACHE_ENABLED", default=True)
 READ_CACHE_TTL_SECONDS = env.int("READ_CACHE_TTL_SECONDS", default=300)
+
+# The payments service (docs/adr/0005-payments-service.md): where it is, the secrets both services
+# share, and how long an order waits for it (orders/payments_client.py).
+PAYMENTS_URL = env.str("PAYMENTS_URL", default="http://127.0.0.1:8001")
+PAYMENTS_SERVICE_TOKEN = shared_secret("PAYMENTS_SERVICE_TOKEN")
+PAYMENTS_WEBHOOK_SECRET = shared_secret("PAYMENTS_WEBHOOK_SECRET")
+PAYMENTS_CURRENCY = env.str("PAYMENTS_CURRENCY", default="CAD")
+PAYMENTS_CONNECT_TIMEOUT = env.float("PAYMENTS_CONNECT_TIMEOUT", default=1.0)
+PAYMENTS_READ_TIMEOUT = env.float("PAYMENTS_READ_TIMEOUT", default=3.0)
+# Retries of safe or idempotent calls after a refused connection or a 5xx, and the first backoff.
+PAYMENTS_RETRIES = env.int("PAYMENTS_RETRIES", default=2)
+PAYMENTS_RETRY_BACKOFF = env.float("PAYMENTS_RETRY_BACKOFF", default=0.05)
+# Consecutive failed attempts that open the circuit, and how long it stays open before a trial call.
+PAYMENTS_BREAKER_THRESHOLD = env.int("PAYMENTS_BREAKER_THRESHOLD", default=5)
+PAYMENTS_BREAKER_COOLDOWN = env.float("PAYMENTS_BREAKER_COOLDOWN", default=10.0)

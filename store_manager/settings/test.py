@@ -7,6 +7,8 @@ its own `test_<name>` database on that server.
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
+os.environ.setdefault("PAYMENTS_SERVICE_TOKEN", "test-only-payments-token")
+os.environ.setdefault("PAYMENTS_WEBHOOK_SECRET", "test-only-webhook-secret")
 os.environ.setdefault("DATABASE_URL", "mysql://root@127.0.0.1:3306/store_manager")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 

@@ -1,0 +1,68 @@
+"""GraphQL door to the catalogue: articles with their stock level, read through articles.selectors."""
+
+import graphene
+from graphene_django import DjangoObjectType
+
+from core.graphql.arguments import database_id, one_of, text
+from core.graphql.pagination import CountedConnection, page_arguments, paginate
+from core.graphql.permissions import allow
+from stocks.schema import StockLevel
+from users.permissions import STOCK_READERS
+
+from . import selectors
+from .models import Article as ArticleModel
+
+SEARCH_LENGTH = 100
+
+
+class Article(DjangoObjectType):
+    """Something the store sells. `id` is the id of the REST API (`/api/v1/articles/<id>/`)."""
+
+    stock = graphene.Field(StockLevel, description="Null only for an article without a stock row.")
+
+    class Meta:
+        model = ArticleModel
+        fields = ("id", "sku", "name", "description", "price", "is_active", "created_at", "updated_at")
+
+    def resolve_stock(root, info):
+        return getattr(root, "stock", None)
+
+
+class ArticleConnection(CountedConnection):
+    class Meta:
+        node = Article
+
+
+class Query(graphene.ObjectType):
+    articles = graphene.Field(
+        ArticleConnection,
+        required=True,
+        search=graphene.String(description="Part of a name or SKU."),
+        is_active=graphene.Boolean(),
+        low_stock_only=graphene.Boolean(description="Only articles at or below their reorder point."),
+        **page_arguments(),
+        description="Articles by id, with their stock level.",
+    )
+    article = graphene.Field(
+        Article,
+        id=graphene.ID(),
+        sku=graphene.String(),
+        description="One article by `id` or `sku` (exactly one); null if there is none.",
+    )
+
+    @allow(STOCK_READERS)
+    def resolve_articles(
+        root, info, search=None, is_active=None, low_stock_only=None, first=None, after=None
+    ):
+        articles = selectors.article_list(
+            search=text("search", search, max_length=SEARCH_LENGTH),
+            is_active=is_active,
+            low_stock_only=bool(low_stock_only),
+        )
+        return paginate(ArticleConnection, articles, first=first, after=after)
+
+    @allow(STOCK_READERS)
+    def resolve_article(root, info, id=None, sku=None):
+        name, value = one_of(id=id, sku=sku)
+        lookup = {"sku": value} if name == "sku" else {"pk": database_id(name, value)}
+        return selectors.article_list().filter(**lookup).first()

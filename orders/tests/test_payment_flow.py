@@ -1,0 +1,396 @@
+"""The order payment flow against the REAL payments service, started on a local port.
+
+The store under test is pytest-django's live server (payments notifies it there); payments runs in
+its own gunicorn process with its own fresh MariaDB database (payments_service.py). The tiny stub
+servers stand in only for the failure modes the real service cannot be asked to play: slow, 500.
+"""
+
+import threading
+import time
+from datetime import date
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+import requests
+from django.core.management import CommandError, call_command
+from rest_framework.authtoken.models import Token
+
+from orders.models import Order, OrderStatus, PaymentStatus
+from orders.payments_client import CircuitBreaker, PaymentsClient, breaker
+from stocks.models import Stock
+from stocks.services import stock_restock, stock_set_limits
+from users.models import Role
+from users.tests.factories import UserFactory
+
+from .payments_service import running_payments_service
+from .payments_stub import refused_url, stub_server
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+GOOD_CARD = {
+    "card_number": "4242 4242 4242 4242",
+    "cvc": "123",
+    "expiry": f"12/{(date.today().year + 2) % 100:02d}",
+}
+DECLINED_CARD = {**GOOD_CARD, "card_number": "4000 0000 0000 0002"}
+# What an order request may cost on top of its own work when payments is down, slow, or its circuit open.
+FAST = 0.5
+
+
+@pytest.fixture(scope="module")
+def payments(live_server):
+    with running_payments_service(store_url=live_server.url) as service:
+        yield service
+
+
+@pytest.fixture(autouse=True)
+def payments_here(payments, settings):
+    """The store talks to the real payments service, which starts each test without payments."""
+    payments.empty()
+    settings.PAYMENTS_URL = payments.url
+
+
+class Store:
+    """The store under test, reached over HTTP like any client, as a clerk."""
+
+    def __init__(self, url: str, token: str):
+        self.url = url
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Token {token}"
+
+    def post(self, path: str, body=None, **headers) -> requests.Response:
+        return self.session.post(self.url + path, json=body, headers=headers, timeout=30)
+
+    def get(self, path: str) -> dict:
+        response = self.session.get(self.url + path, timeout=30)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def place_order(self, body: dict, **headers) -> tuple[dict, float]:
+        """The created order and how long the request took."""
+        started = time.monotonic()
+        response = self.post("/api/v1/orders/", body, **headers)
+        elapsed = time.monotonic() - started
+        assert response.status_code == 201, response.text
+        return response.json(), elapsed
+
+    def order(self, order_id: int) -> dict:
+        return self.get(f"/api/v1/orders/{order_id}/")
+
+    def wait_for_status(self, order_id: int, status: str, timeout: float = 10) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            order = self.order(order_id)
+            if order["status"] == status or time.monotonic() > deadline:
+                return order
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def store(live_server):
+    clerk = UserFactory(role=Role.CLERK)
+    return Store(live_server.url, Token.objects.create(user=clerk).key)
+
+
+@pytest.fixture
+def tea(stocked_article):
+    return stocked_article(100, sku="TEA-1", price=Decimal("4.20"))
+
+
+@pytest.fixture
+def new_order(customer, tea):
+    """The body of an order of 2 teas (8.40)."""
+    return {"customer": customer.pk, "lines": [{"article": tea.pk, "quantity": 2}]}
+
+
+def pay(pay_url: str, card: dict) -> requests.Response:
+    """What the paying client does with the order's pay_url (no store or service credentials)."""
+    return requests.post(pay_url, json=card, timeout=30)
+
+
+def sync_payments() -> str:
+    output = StringIO()
+    call_command("sync_payments", stdout=output)
+    return output.getvalue()
+
+
+def stock_of(article) -> int:
+    return Stock.objects.get(article=article).quantity
+
+
+# --- the happy path ---------------------------------------------------------------------------
+
+
+def test_an_order_gets_its_payment_and_becomes_paid_when_the_customer_pays(store, payments, new_order):
+    order, _ = store.place_order(new_order)
+
+    payment = order["payment"]
+    assert order["status"] == "pending"
+    assert payment["status"] == "pending" and payment["pay_url"].startswith(
+        f"{payments.url}/api/v1/payments/"
+    )
+    assert requests.get(payment["pay_url"], timeout=5).json()["status"] == "pending"
+
+    declined = pay(payment["pay_url"], DECLINED_CARD)
+    assert (declined.status_code, declined.json()["code"]) == (402, "card_declined")
+    assert store.order(order["id"])["status"] == "pending"
+
+    paid = pay(payment["pay_url"], GOOD_CARD)
+    assert paid.status_code == 200, paid.text
+
+    order = store.wait_for_status(order["id"], "paid")
+    assert order["status"] == "paid"
+    assert order["payment"] == {**payment, "status": "paid"}
+    there = payments.get(f"/api/v1/payments/{payment['id']}/")
+    assert (there["order_id"], there["amount"], there["status"], there["card_last4"]) == (
+        order["id"],
+        "8.40",
+        "paid",
+        "4242",
+    )
+    assert pay(payment["pay_url"], GOOD_CARD).status_code == 409  # already paid: charged once
+
+
+def test_requesting_the_payment_again_returns_the_one_the_order_has(store, new_order):
+    order, _ = store.place_order(new_order)
+
+    again = store.post(f"/api/v1/orders/{order['id']}/payment/")
+
+    assert again.status_code == 200
+    assert again.json()["payment"] == order["payment"]
+
+
+def test_cancelling_a_paid_order_refunds_it_first_and_returns_its_stock(
+    store, payments, new_order, tea, settings
+):
+    order = paid_order(store, new_order)
+
+    with refused_url() as nowhere:
+        settings.PAYMENTS_URL = nowhere
+        refused = store.post(f"/api/v1/orders/{order['id']}/cancel/")
+    assert (refused.status_code, refused.json()["code"]) == (503, "payments_unavailable")
+    assert (store.order(order["id"])["status"], stock_of(tea)) == ("paid", 98)
+    assert payments.get(f"/api/v1/payments/{order['payment']['id']}/")["status"] == "paid"
+
+    settings.PAYMENTS_URL = payments.url
+    cancelled = store.post(f"/api/v1/orders/{order['id']}/cancel/")
+
+    assert cancelled.status_code == 200, cancelled.text
+    assert (cancelled.json()["status"], cancelled.json()["payment"]["status"]) == ("cancelled", "refunded")
+    assert payments.get(f"/api/v1/payments/{order['payment']['id']}/")["status"] == "refunded"
+    assert stock_of(tea) == 100
+
+
+def paid_order(store, new_order) -> dict:
+    order, _ = store.place_order(new_order)
+    assert pay(order["payment"]["pay_url"], GOOD_CARD).status_code == 200
+    order = store.wait_for_status(order["id"], "paid")
+    assert order["status"] == "paid"
+    return order
+
+
+def test_a_cancel_the_stock_limit_refuses_is_refused_before_any_money_moves(store, payments, new_order, tea):
+    order = paid_order(store, new_order)
+    stock_set_limits(article_id=tea.pk, min_quantity=0, max_quantity=99)  # 98 + 2 would pass it
+
+    refused = store.post(f"/api/v1/orders/{order['id']}/cancel/")
+
+    assert (refused.status_code, refused.json()["code"]) == (409, "stock_limit_exceeded")
+    assert "payment_refunded" not in refused.json()["details"]
+    assert store.order(order["id"]) == order
+    assert payments.get(f"/api/v1/payments/{order['payment']['id']}/")["status"] == "paid"
+
+
+def test_a_cancel_refused_after_its_refund_records_the_refund_and_completes_when_tried_again(
+    store, payments, new_order, tea, manager, monkeypatch
+):
+    """The one case the rehearsal cannot catch: the stock changed between the refund and the cancel."""
+    order = paid_order(store, new_order)
+    stock_set_limits(article_id=tea.pk, min_quantity=0, max_quantity=100)
+    real_refund = PaymentsClient.refund
+
+    def refund_then_a_restock_lands(client, payment_id):
+        real_refund(client, payment_id)
+        if stock_of(tea) == 98:
+            stock_restock(article_id=tea.pk, quantity=2, reference="delivery", user=manager)
+
+    monkeypatch.setattr(PaymentsClient, "refund", refund_then_a_restock_lands)
+
+    refused = store.post(f"/api/v1/orders/{order['id']}/cancel/")
+
+    assert (refused.status_code, refused.json()["code"]) == (409, "stock_limit_exceeded")
+    assert refused.json()["details"]["payment_refunded"] is True
+    now = store.order(order["id"])
+    assert (now["status"], now["payment"]["status"]) == ("paid", "refunded")
+    assert payments.get(f"/api/v1/payments/{order['payment']['id']}/")["status"] == "refunded"
+
+    stock_set_limits(article_id=tea.pk, min_quantity=0, max_quantity=200)
+    cancelled = store.post(f"/api/v1/orders/{order['id']}/cancel/")
+
+    assert cancelled.status_code == 200, cancelled.text
+    assert (cancelled.json()["status"], cancelled.json()["payment"]["status"]) == ("cancelled", "refunded")
+    assert stock_of(tea) == 102
+
+
+def test_a_payment_made_after_its_order_was_cancelled_is_refunded_by_sync_payments(
+    store, payments, new_order, tea
+):
+    order, _ = store.place_order(new_order)
+    assert store.post(f"/api/v1/orders/{order['id']}/cancel/").status_code == 200
+
+    assert pay(order["payment"]["pay_url"], GOOD_CARD).status_code == 200  # the customer was too late
+
+    deadline = time.monotonic() + 10
+    while (
+        Order.objects.get(pk=order["id"]).payment_status != PaymentStatus.PAID and time.monotonic() < deadline
+    ):
+        time.sleep(0.05)  # the notification reaches the store
+    kept = Order.objects.get(pk=order["id"])
+    assert (kept.status, kept.payment_status) == (OrderStatus.CANCELLED, PaymentStatus.PAID)
+    assert "1 refunded" in sync_payments()
+    assert payments.get(f"/api/v1/payments/{order['payment']['id']}/")["status"] == "refunded"
+    assert Order.objects.get(pk=order["id"]).payment_status == PaymentStatus.REFUNDED
+    assert stock_of(tea) == 100
+    assert "Checked 0 order(s)" in sync_payments()
+
+
+def test_a_lost_notification_is_caught_up_by_sync_payments_and_its_redelivery_changes_nothing(
+    store, payments, new_order, settings
+):
+    order, _ = store.place_order(new_order)
+    settings.PAYMENTS_WEBHOOK_SECRET = "not-what-payments-signs-with"  # the store refuses the notification
+    assert pay(order["payment"]["pay_url"], GOOD_CARD).status_code == 200
+    assert store.order(order["id"])["status"] == "pending"
+
+    assert "1 paid" in sync_payments()
+    paid = Order.objects.get(pk=order["id"])
+    assert (paid.status, paid.payment_status) == (OrderStatus.PAID, PaymentStatus.PAID)
+    assert "0 paid" in sync_payments()  # nothing left to do
+
+    settings.PAYMENTS_WEBHOOK_SECRET = payments.env["PAYMENTS_WEBHOOK_SECRET"]
+    time.sleep(2.1)  # the outbox's first backoff
+    assert payments.manage("deliver_payment_events").strip() == "Delivered 1, failed 0."
+    assert Order.objects.get(pk=order["id"]).updated_at == paid.updated_at
+
+
+# --- payments down, slow or failing -----------------------------------------------------------
+
+
+def test_with_payments_down_orders_are_placed_fast_without_a_payment_and_get_it_later(
+    store, payments, new_order, settings, tea
+):
+    settings.PAYMENTS_BREAKER_COOLDOWN = 0.5
+    with refused_url() as nowhere:
+        settings.PAYMENTS_URL = nowhere
+        placed = [store.place_order(new_order) for _ in range(8)]
+
+    orders, latencies = [order for order, _ in placed], [elapsed for _, elapsed in placed]
+    print(f"payments down: order latencies {[round(t, 3) for t in latencies]}")
+    assert all(order["status"] == "pending" and order["payment"] is None for order in orders)
+    assert max(latencies) < FAST
+    assert breaker().snapshot()["times_opened"] == 1  # after the first 5 failed attempts
+    assert stock_of(tea) == 100 - 2 * 8
+
+    settings.PAYMENTS_URL = payments.url
+    time.sleep(0.5)  # the cooldown: the next call is the circuit's trial
+    again = store.post(f"/api/v1/orders/{orders[0]['id']}/payment/")
+    assert again.status_code == 200
+    assert again.json()["payment"]["status"] == "pending"
+
+    summary = sync_payments()
+    assert "Checked 8 order(s): 0 paid, 7 requested, 0 linked, 0 updated, 0 refunded, 1 unchanged" in summary
+    assert all(store.order(order["id"])["payment"] is not None for order in orders)
+    assert "8 unchanged" in sync_payments()
+
+
+def test_with_payments_slow_an_order_waits_no_longer_than_the_read_timeout_then_not_at_all(
+    store, payments, new_order, settings
+):
+    settings.PAYMENTS_READ_TIMEOUT = 0.5
+    settings.PAYMENTS_BREAKER_THRESHOLD = 3
+    settings.PAYMENTS_BREAKER_COOLDOWN = 1.0
+    with stub_server() as slow:
+        slow.behaviour.delay = 3.0
+        settings.PAYMENTS_URL = slow.url
+        placed = [store.place_order(new_order) for _ in range(6)]
+    latencies = [elapsed for _, elapsed in placed]
+    print(f"payments slow: order latencies {[round(t, 3) for t in latencies]}")
+
+    assert all(order["payment"] is None for order, _ in placed)
+    assert all(0.5 <= elapsed < 0.5 + FAST for elapsed in latencies[:3])  # bounded by the read timeout
+    assert all(elapsed < FAST - 0.3 for elapsed in latencies[3:])  # the circuit is open: no wait at all
+    assert len(slow.received) == 3
+
+    settings.PAYMENTS_URL = payments.url
+    time.sleep(1.0)  # the cooldown: the next call is the trial
+    retried = store.post(f"/api/v1/orders/{placed[0][0]['id']}/payment/")
+    assert retried.status_code == 200 and retried.json()["payment"] is not None
+    assert breaker().state == CircuitBreaker.CLOSED
+
+
+def test_with_payments_failing_the_create_is_retried_with_its_key_and_sync_payments_catches_up(
+    store, payments, new_order, settings
+):
+    with stub_server() as failing:
+        failing.behaviour.status = 500
+        settings.PAYMENTS_URL = failing.url
+        order, elapsed = store.place_order(new_order)
+
+    assert order["payment"] is None and elapsed < FAST
+    assert [r.headers["Idempotency-Key"] for r in failing.received] == [f"order-{order['id']}"] * 3
+
+    settings.PAYMENTS_URL = payments.url
+    assert "1 requested" in sync_payments()
+    assert store.order(order["id"])["payment"]["status"] == "pending"
+
+
+def test_sync_payments_stops_and_fails_when_payments_is_down(store, new_order, settings):
+    store.place_order(new_order)
+    with refused_url() as nowhere:
+        settings.PAYMENTS_URL = nowhere
+        with pytest.raises(CommandError, match="1 order\\(s\\) left for the next run"):
+            sync_payments()
+
+
+def test_an_order_waiting_on_payments_holds_no_lock_on_its_stock(store, new_order, settings, tea, manager):
+    settings.PAYMENTS_READ_TIMEOUT = 2.0
+    with stub_server() as slow:
+        slow.behaviour.delay = 3.0
+        settings.PAYMENTS_URL = slow.url
+        placing = threading.Thread(target=store.place_order, args=(new_order,))
+        placing.start()
+        while not slow.received:  # the order committed and now waits on payments
+            time.sleep(0.01)
+        started = time.monotonic()
+        stock_restock(article_id=tea.pk, quantity=5, reference="during-the-wait", user=manager)
+        restocked_in = time.monotonic() - started
+        placing.join(timeout=10)
+
+    assert restocked_in < 0.5
+    assert stock_of(tea) == 100 - 2 + 5
+
+
+# --- the idempotent create and its replay -----------------------------------------------------
+
+
+def test_a_replayed_create_answers_the_first_order_with_its_payment_as_it_is_now(
+    store, payments, new_order, settings
+):
+    with refused_url() as nowhere:
+        settings.PAYMENTS_URL = nowhere
+        first, _ = store.place_order(new_order, **{"Idempotency-Key": "replay-1"})
+    assert first["payment"] is None
+
+    settings.PAYMENTS_URL = payments.url
+    response = store.post("/api/v1/orders/", new_order, **{"Idempotency-Key": "replay-1"})
+
+    assert response.status_code == 201 and response.headers["Idempotent-Replayed"] == "true"
+    replayed = response.json()
+    assert replayed["id"] == first["id"]
+    assert replayed["payment"]["status"] == "pending"
+    assert {k: v for k, v in replayed.items() if k != "payment"} == {
+        k: v for k, v in first.items() if k != "payment"
+    }
+    assert Order.objects.count() == 1
+    assert len(payments.get(f"/api/v1/payments/?order_id={first['id']}")) == 1

@@ -1,0 +1,321 @@
+"""GraphQL door to stock: levels, low stock, the stock report, the ledger, and deliveries.
+
+Reads go through stocks.selectors and deliveries through stocks.services.stock_restock_many, as in
+the REST API, the admin and `manage.py restock`; this module only parses, calls and shapes.
+"""
+
+import graphene
+from django.utils.dateparse import parse_datetime
+from graphene_django import DjangoObjectType
+
+from articles.errors import UnknownSku
+from articles.selectors import article_ids_by_sku
+from core.errors import DomainError
+from core.graphql.arguments import database_id, one_of, text
+from core.graphql.errors import MutationError, graphql_error, mutation_error
+from core.graphql.pagination import CountedConnection, page_arguments, paginate
+from core.graphql.permissions import allow
+from users.permissions import STOCK_READERS
+
+from . import selectors, services
+from .errors import StockLimitExceeded
+from .models import MAX_UNITS, MovementKind, Stock
+from .models import StockMovement as StockMovementModel
+
+# The most lines one restockMany may book; a longer delivery is split by the client.
+MAX_RESTOCK_ITEMS = 500
+REFERENCE_LENGTH = StockMovementModel._meta.get_field("reference").max_length
+# The stock report's `search`, limited as in the REST API.
+SEARCH_LENGTH = 100
+
+
+class StockLevel(DjangoObjectType):
+    """An article's stock: quantity and limits."""
+
+    article_id = graphene.ID(required=True)
+    sku = graphene.String(required=True)
+    name = graphene.String(required=True)
+    is_low = graphene.Boolean(required=True, description="At or below the reorder point (quantity <= min).")
+    article = graphene.Field("articles.schema.Article", required=True)
+
+    class Meta:
+        model = Stock
+        name = "StockLevel"
+        fields = ("quantity", "min_quantity", "max_quantity")
+
+    def resolve_sku(root, info):
+        return root.article.sku
+
+    def resolve_name(root, info):
+        return root.article.name
+
+    def resolve_article(root, info):
+        return root.article
+
+
+class LowStockArticle(graphene.ObjectType):
+    """An active article at or below its reorder point, and the delivery that refills it."""
+
+    article_id = graphene.ID(required=True)
+    sku = graphene.String(required=True)
+    name = graphene.String(required=True)
+    quantity = graphene.Int(required=True)
+    min_quantity = graphene.Int(required=True, description="Reorder point.")
+    max_quantity = graphene.Int(description="Capacity; null for none.")
+    target = graphene.Int(
+        required=True, description="The level a delivery aims at: maxQuantity if set, else minQuantity."
+    )
+    missing = graphene.Int(
+        required=True,
+        description="target - quantity: the units to deliver (0 at the reorder point with no capacity).",
+    )
+
+
+class StockReportRow(graphene.ObjectType):
+    article_id = graphene.ID(required=True)
+    sku = graphene.String(required=True)
+    name = graphene.String(required=True)
+    unit_price = graphene.Decimal(required=True)
+    quantity = graphene.Int(required=True)
+    value = graphene.Decimal(required=True, description="quantity x unitPrice.")
+    min_quantity = graphene.Int(required=True)
+    max_quantity = graphene.Int()
+    is_low = graphene.Boolean(required=True)
+
+
+class StockReportTotals(graphene.ObjectType):
+    articles = graphene.Int(required=True)
+    units = graphene.BigInt(required=True)
+    stock_value = graphene.Decimal(required=True)
+    low_stock = graphene.Int(required=True)
+
+
+class StockReport(graphene.ObjectType):
+    """Every article's stock and value with the totals: the REST stock report, from the same cache."""
+
+    generated_at = graphene.DateTime(required=True)
+    totals = graphene.Field(StockReportTotals, required=True)
+    articles = graphene.List(graphene.NonNull(StockReportRow), required=True)
+
+    def resolve_generated_at(root, info):
+        return parse_datetime(root["generated_at"])
+
+
+MovementKindEnum = graphene.Enum.from_enum(
+    MovementKind, name="MovementKind", description="What changed a stock level."
+)
+
+
+class StockMovement(DjangoObjectType):
+    """One line of the stock ledger (who booked it is not shown)."""
+
+    article_id = graphene.ID(required=True)
+    sku = graphene.String(required=True)
+    kind = graphene.Field(MovementKindEnum, required=True)
+
+    class Meta:
+        model = StockMovementModel
+        fields = ("id", "delta", "quantity_after", "reference", "created_at")
+
+    def resolve_sku(root, info):
+        return root.article.sku
+
+
+class StockMovementConnection(CountedConnection):
+    class Meta:
+        node = StockMovement
+
+
+class Query(graphene.ObjectType):
+    stock = graphene.Field(
+        StockLevel,
+        sku=graphene.String(),
+        article_id=graphene.ID(),
+        description="One article's stock level, by `sku` or `articleId` (exactly one); null if none.",
+    )
+    low_stock = graphene.List(
+        graphene.NonNull(LowStockArticle),
+        required=True,
+        description=(
+            "Active articles at or below their reorder point (quantity <= minQuantity), by article id, "
+            "each with `missing`: the units to deliver to reach its capacity (maxQuantity), or its "
+            "reorder point (minQuantity) when it has no capacity."
+        ),
+    )
+    stock_report = graphene.Field(
+        StockReport,
+        required=True,
+        search=graphene.String(description="Part of a name or SKU."),
+        is_low=graphene.Boolean(description="At or below the reorder point."),
+        is_active=graphene.Boolean(),
+        description="The stock report of GET /api/v1/reports/stock/ (managers and clerks).",
+    )
+    stock_movements = graphene.Field(
+        StockMovementConnection,
+        required=True,
+        sku=graphene.String(description="Only this article's movements."),
+        **page_arguments(),
+        description="The stock ledger, newest first. Suppliers see deliveries (RESTOCK) only.",
+    )
+
+    @allow(STOCK_READERS)
+    def resolve_stock(root, info, sku=None, article_id=None):
+        name, value = one_of(sku=sku, articleId=article_id)
+        try:
+            if name == "sku":
+                return selectors.stock_get_by_sku(sku=value)
+            return selectors.stock_get(article_id=database_id(name, value))
+        except Stock.DoesNotExist:
+            return None
+
+    @allow(STOCK_READERS)
+    def resolve_low_stock(root, info):
+        return selectors.stock_low_list()
+
+    # The supplier's door to the stock report (REST keeps its report for staff): stock data only,
+    # no customers, orders or users.
+    @allow(STOCK_READERS)
+    def resolve_stock_report(root, info, search=None, is_low=None, is_active=None):
+        search = text("search", search, max_length=SEARCH_LENGTH)
+        return selectors.stock_report(search=search, is_low=is_low, is_active=is_active).data
+
+    @allow(STOCK_READERS)
+    def resolve_stock_movements(root, info, sku=None, first=None, after=None):
+        movements = selectors.movement_list(actor=info.context.user)
+        if sku is not None:
+            movements = movements.filter(article__sku=sku)
+        return paginate(StockMovementConnection, movements, first=first, after=after, newest_first=True)
+
+
+# --- deliveries -----------------------------------------------------------------------------------
+
+# One delivery line: (the path of its input, "" or "items.3."; sku; quantity).
+Line = tuple[str, str, int]
+
+
+def _check_input(lines: list[Line], reference: str, ids: dict[str, int]) -> list[MutationError]:
+    errors = []
+    if not reference or len(reference) > REFERENCE_LENGTH:
+        message = f"The reference must be 1 to {REFERENCE_LENGTH} characters."
+        errors.append(MutationError(code="invalid", message=message, field="reference"))
+    if not lines:
+        message = "A delivery has at least one item."
+        errors.append(MutationError(code="invalid", message=message, field="items"))
+    first_seen: dict[str, str] = {}
+    for path, sku, _ in lines:
+        if sku in first_seen:
+            message = f"SKU {sku!r} is already delivered by {first_seen[sku]}."
+            errors.append(MutationError(code="duplicate_sku", message=message, field=f"{path}sku"))
+        elif sku not in ids:
+            errors.append(mutation_error(UnknownSku(f"No article has SKU {sku!r}."), field=f"{path}sku"))
+        first_seen.setdefault(sku, path.rstrip(".") or "sku")
+    return errors
+
+
+def _refusals(error: DomainError, paths: dict[int, str]) -> list[MutationError]:
+    """The service's refusal, one error per line at fault, each pointing at its input."""
+    if isinstance(error, StockLimitExceeded) and "lines" in error.details:
+        return [
+            MutationError(
+                code=error.code,
+                message=f"{line['sku']} holds {line['quantity']}; {line['requested']} more would pass "
+                f"its maximum of {line['max_quantity']}. Nothing was booked.",
+                field=f"{paths[line['article']]}quantity",
+            )
+            for line in error.details["lines"]
+        ]
+    field = next(iter(error.fields), None)
+    if field and error.details.get("article") in paths:
+        field = paths[error.details["article"]] + field
+    return [mutation_error(error, field=field)]
+
+
+def _deliver(lines: list[Line], reference: str, user) -> tuple[list[Stock] | None, list[MutationError]]:
+    """Book every line or none: the new levels in the order of `lines`, or why nothing was booked."""
+    reference = reference.strip()
+    ids = article_ids_by_sku(skus={sku for _, sku, _ in lines})
+    errors = _check_input(lines, reference, ids)
+    if errors:
+        return None, errors
+    quantities = {ids[sku]: quantity for _, sku, quantity in lines}
+    paths = {ids[sku]: path for path, sku, _ in lines}
+    try:
+        services.stock_restock_many(quantities=quantities, reference=reference, user=user)
+    except DomainError as error:
+        return None, _refusals(error, paths)
+    levels = {stock.article_id: stock for stock in selectors.stock_list().filter(article_id__in=quantities)}
+    return [levels[ids[sku]] for _, sku, _ in lines], []
+
+
+class RestockItem(graphene.InputObjectType):
+    sku = graphene.String(required=True)
+    quantity = graphene.Int(required=True, description=f"Units delivered, from 1 to {MAX_UNITS}.")
+
+
+class RestockPayload(graphene.ObjectType):
+    stock = graphene.Field(StockLevel, description="The new level; null when nothing was booked.")
+    errors = graphene.List(
+        graphene.NonNull(MutationError), required=True, description="Why nothing was booked; empty if booked."
+    )
+
+
+class RestockManyPayload(graphene.ObjectType):
+    stocks = graphene.List(
+        graphene.NonNull(StockLevel), description="The new levels, in the order of `items`; null if refused."
+    )
+    errors = graphene.List(
+        graphene.NonNull(MutationError), required=True, description="Why nothing was booked; empty if booked."
+    )
+
+
+def _reference_argument():
+    return graphene.String(
+        required=True, description=f"Delivery note or supplier reference, 1 to {REFERENCE_LENGTH} characters."
+    )
+
+
+class Restock(graphene.Mutation):
+    """Book a delivery of one article: adds `quantity` units, up to its capacity."""
+
+    class Arguments:
+        sku = graphene.String(required=True)
+        quantity = graphene.Int(required=True, description=f"Units delivered, from 1 to {MAX_UNITS}.")
+        reference = _reference_argument()
+
+    Output = RestockPayload
+
+    @allow(STOCK_READERS)
+    def mutate(root, info, sku, quantity, reference):
+        stocks, errors = _deliver([("", sku, quantity)], reference, info.context.user)
+        return RestockPayload(stock=stocks[0] if stocks else None, errors=errors)
+
+
+class RestockMany(graphene.Mutation):
+    """Book a delivery of several articles, all or nothing: one refused line and none is booked."""
+
+    class Arguments:
+        items = graphene.List(
+            graphene.NonNull(RestockItem),
+            required=True,
+            description=f"One item per article (no SKU twice), at most {MAX_RESTOCK_ITEMS}.",
+        )
+        reference = _reference_argument()
+
+    Output = RestockManyPayload
+
+    @allow(STOCK_READERS)
+    def mutate(root, info, items, reference):
+        if len(items) > MAX_RESTOCK_ITEMS:
+            raise graphql_error(
+                "too_many_items",
+                f"A delivery holds at most {MAX_RESTOCK_ITEMS} items, not {len(items)}; nothing was booked.",
+                field="items",
+            )
+        lines = [(f"items.{index}.", item.sku, item.quantity) for index, item in enumerate(items)]
+        stocks, errors = _deliver(lines, reference, info.context.user)
+        return RestockManyPayload(stocks=stocks, errors=errors)
+
+
+class Mutation(graphene.ObjectType):
+    restock = Restock.Field()
+    restock_many = RestockMany.Field()
