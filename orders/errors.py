@@ -3,9 +3,9 @@ from rest_framework import status
 from core.errors import Conflict, DomainError
 
 
-class InvalidOrderLines(DomainError):
+class InvalidOrder(DomainError):
     code = "invalid"
-    default_message = "Some order lines are invalid."
+    default_message = "The order's customer or some of its lines are invalid."
 
 
 class OrderNotCancellable(Conflict):
@@ -16,6 +16,13 @@ class OrderNotCancellable(Conflict):
 class OrderPaid(Conflict):
     code = "order_paid"
     default_message = "A paid order cannot be deleted."
+
+
+class OrderHasPayment(Conflict):
+    code = "order_has_payment"
+    default_message = (
+        "This order has a payment: cancel it instead, so the payment can still be settled or refunded."
+    )
 
 
 class OrderNotPayable(Conflict):
@@ -44,15 +51,3 @@ class PaymentAmountMismatch(Conflict):
 class PaymentMismatch(Conflict):
     code = "payment_mismatch"
     default_message = "The order is linked to another payment."
-
-
-class BadSignature(DomainError):
-    status_code = status.HTTP_401_UNAUTHORIZED
-    code = "bad_signature"
-    default_message = "The payment event's signature is missing or wrong."
-
-
-class StaleSignature(DomainError):
-    status_code = status.HTTP_401_UNAUTHORIZED
-    code = "stale_signature"
-    default_message = "The payment event's timestamp is more than 5 minutes away from the store's clock."

@@ -55,9 +55,7 @@ def _best_sellers(*, limit: int, since: datetime | None, until: datetime | None)
             name=F("article__name"),
             units=Sum("quantity"),
             orders=Count("order_id", distinct=True),
-            revenue=Sum(
-                F("quantity") * F("unit_price"), output_field=DecimalField(max_digits=14, decimal_places=2)
-            ),
+            revenue=Sum(F("quantity") * F("unit_price"), output_field=MONEY),
         )
         .order_by("-units", "article_id")[:limit]
     )

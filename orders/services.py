@@ -29,10 +29,12 @@ from stocks.services import (
     stock_take_for_order,
     stock_take_for_orders,
 )
+from users.models import Role
 
 from . import payments_client
 from .errors import (
-    InvalidOrderLines,
+    InvalidOrder,
+    OrderHasPayment,
     OrderNotCancellable,
     OrderNotPayable,
     OrderPaid,
@@ -46,12 +48,12 @@ logger = logging.getLogger(__name__)
 
 
 def _validated_lines(lines: Sequence[dict], articles: Mapping[int, Article]) -> dict[int, int]:
-    """`{article_id: quantity}`, or InvalidOrderLines with a message per line.
+    """`{article_id: quantity}`, or InvalidOrder with a message per line.
 
     `articles` holds at least the lines' articles that exist.
     """
     if not lines:
-        raise InvalidOrderLines("An order needs at least one line.", field="lines")
+        raise InvalidOrder("An order needs at least one line.", field="lines")
     seen: set[int] = set()
     errors = []
     for line in lines:
@@ -69,7 +71,7 @@ def _validated_lines(lines: Sequence[dict], articles: Mapping[int, Article]) -> 
         errors.append(problems)
         seen.add(line["article"])
     if any(errors):
-        raise InvalidOrderLines(fields={"lines": errors})
+        raise InvalidOrder(fields={"lines": errors})
     return {line["article"]: line["quantity"] for line in lines}
 
 
@@ -77,6 +79,8 @@ def _new_order(
     *, customer, lines: Sequence[dict], created_by, articles: Mapping[int, Article]
 ) -> tuple[Order, list[OrderLine], dict[int, int]]:
     """The unsaved order, its lines at the articles' prices of now, and `{article_id: quantity}`."""
+    if customer.role != Role.CUSTOMER or not customer.is_active:
+        raise InvalidOrder(f"{customer.username} is not an active customer.", field="customer")
     quantities = _validated_lines(lines, articles)
     order = Order(customer=customer, created_by=created_by)
     order_lines = [
@@ -180,10 +184,15 @@ def order_cancel_many(*, order_ids: Sequence[int], user) -> None:
 
 @atomic_with_retry
 def order_delete(*, order_id: int, user) -> None:
-    """Remove an unpaid order, cancelling it first if needed; its ledger lines stay."""
+    """Remove an unpaid order with no payment, cancelling it first if needed; its ledger lines stay.
+
+    An order with a payment is kept: payments may still charge, notify or refund it.
+    """
     order = _lock_order(order_id)
     if order.status == OrderStatus.PAID:
         raise OrderPaid()
+    if order.payment_id is not None:
+        raise OrderHasPayment()
     if order.status == OrderStatus.PENDING:
         _give_stock_back(order, user)
     order.delete()

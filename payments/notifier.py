@@ -11,8 +11,6 @@ the same time, and no lock is held during the network call. A deliverer that die
 claim that simply expires.
 """
 
-import hashlib
-import hmac
 import json
 import logging
 import time
@@ -26,6 +24,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, payment_event_signature
+
 from .models import Notification, Payment, PaymentEvent
 
 logger = logging.getLogger(__name__)
@@ -37,15 +37,6 @@ BACKOFF_BASE_SECONDS = 2
 BACKOFF_MAX_SECONDS = 3600
 # After a delivery succeeded (the store is up), how many older due rows the same request retries.
 CATCH_UP_LIMIT = 5
-
-TIMESTAMP_HEADER = "X-Payments-Timestamp"
-SIGNATURE_HEADER = "X-Payments-Signature"
-
-
-def signature(*, secret: str, timestamp: int, body: bytes) -> str:
-    """The value of X-Payments-Signature: HMAC-SHA256 over "<timestamp>." + the raw body."""
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
 
 
 def backoff(attempts: int) -> timedelta:
@@ -98,7 +89,9 @@ def _post(payload: dict) -> str | None:
     headers = {
         "Content-Type": "application/json",
         TIMESTAMP_HEADER: str(timestamp),
-        SIGNATURE_HEADER: signature(secret=settings.PAYMENTS_WEBHOOK_SECRET, timestamp=timestamp, body=body),
+        SIGNATURE_HEADER: payment_event_signature(
+            secret=settings.PAYMENTS_WEBHOOK_SECRET, timestamp=str(timestamp), body=body
+        ),
     }
     try:
         with requests.Session() as session:

@@ -5,11 +5,12 @@ page edits the limits; the ledger is read-only.
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.template.response import TemplateResponse
 
 from core.admin import ReadOnlyAdmin, ServiceAdmin
+from core.errors import DomainError
 
 from . import selectors, services
 from .models import LOW_STOCK, MAX_UNITS, Stock, StockMovement
@@ -75,7 +76,7 @@ class StockAdmin(ServiceAdmin):
 
     @admin.action(description="Restock selected articles", permissions=["change"])
     def restock(self, request, queryset):
-        """Asks the quantity and reference, then books one delivery line per selected article."""
+        """Asks the quantity and reference, then books them for every selected article, all or none."""
         form = RestockForm(request.POST if "apply" in request.POST else None)
         if not form.is_valid():
             context = {
@@ -87,15 +88,17 @@ class StockAdmin(ServiceAdmin):
                 "action_checkbox_name": ACTION_CHECKBOX_NAME,
             }
             return TemplateResponse(request, "admin/stocks/stock/restock.html", context)
-        self.apply_each(
-            request,
-            queryset,
-            lambda stock: services.stock_restock(
-                article_id=stock.article_id, user=request.user, **form.cleaned_data
-            ),
-            label=lambda stock: stock.article.sku,
-            done=lambda count: f"Restocked {count} article(s).",
-        )
+        quantity, reference = form.cleaned_data["quantity"], form.cleaned_data["reference"]
+        article_ids = [stock.article_id for stock in queryset]
+        try:
+            # One delivery: all of it is booked, or none, as from the API, GraphQL and the command.
+            services.stock_restock_many(
+                quantities=dict.fromkeys(article_ids, quantity), reference=reference, user=request.user
+            )
+        except DomainError as error:
+            self.message_user(request, f"Nothing was booked: {error.message}", messages.ERROR)
+        else:
+            self.message_user(request, f"Restocked {len(article_ids)} article(s).", messages.SUCCESS)
         return None
 
 

@@ -1,5 +1,3 @@
-from rest_framework import status
-
 from core.errors import Conflict, DomainError
 
 
@@ -19,6 +17,5 @@ class InvalidQuantity(DomainError):
 
 
 class InvalidStockLimits(DomainError):
-    status_code = status.HTTP_400_BAD_REQUEST
     code = "invalid"
     default_message = "min_quantity cannot be greater than max_quantity."

@@ -148,7 +148,7 @@ class Query(graphene.ObjectType):
         search=graphene.String(description="Part of a name or SKU."),
         is_low=graphene.Boolean(description="At or below the reorder point."),
         is_active=graphene.Boolean(),
-        description="The stock report of GET /api/v1/reports/stock/ (managers and clerks).",
+        description="The stock report of GET /api/v1/reports/stock/, from the same cache.",
     )
     stock_movements = graphene.Field(
         StockMovementConnection,

@@ -216,8 +216,18 @@ def stock_adjust(*, article_id: int, quantity: int, reason: str, user) -> Stock:
 
 
 @atomic_with_retry
-def stock_set_limits(*, article_id: int, min_quantity: int, max_quantity: int | None) -> Stock:
+def stock_set_limits(*, article_id: int, **limits) -> Stock:
+    """Change `min_quantity` and/or `max_quantity` (None: no capacity); a limit not given is kept.
+
+    The limits not given are read from the locked row, so two concurrent changes of one limit each
+    both stick.
+    """
+    unknown = set(limits) - {"min_quantity", "max_quantity"}
+    if unknown:
+        raise TypeError(f"not limits: {sorted(unknown)}")
     stock = _lock_one(article_id)
+    min_quantity = limits.get("min_quantity", stock.min_quantity)
+    max_quantity = limits.get("max_quantity", stock.max_quantity)
     if max_quantity is not None and min_quantity > max_quantity:
         raise InvalidStockLimits(field="min_quantity")
     if max_quantity is not None and stock.quantity > max_quantity:

@@ -58,7 +58,3 @@ class User(AbstractUser):
         self.is_staff = self.role in STAFF_ROLES
         self.is_superuser = False
         super().save(*args, **kwargs)
-
-    @property
-    def is_store_staff(self) -> bool:
-        return self.role in STAFF_ROLES

@@ -1,7 +1,7 @@
 """`POST /api/v1/orders/{id}/payment-events/`: the payments service tells the store a payment was paid.
 
 No user calls this door, so it takes no user authentication (and so no CSRF check either): the
-HMAC signature over the raw body is what proves the sender (orders/signing.py).
+HMAC signature over the raw body is what proves the sender (core/signing.py).
 """
 
 import json
@@ -15,11 +15,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import DomainError
+from core.signing import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    BadSignature,
+    StaleSignature,
+    payment_event_verify,
+)
 
 from .. import services
-from ..errors import BadSignature, PaymentAmountMismatch, PaymentMismatch, StaleSignature
+from ..errors import PaymentAmountMismatch, PaymentMismatch
 from ..models import OrderStatus, PaymentStatus
-from ..signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, payment_event_verify
 
 
 class PaymentEventSerializer(serializers.Serializer):

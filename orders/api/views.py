@@ -12,7 +12,8 @@ from users.permissions import STAFF, ActionRoles
 
 from .. import selectors, services
 from ..errors import (
-    InvalidOrderLines,
+    InvalidOrder,
+    OrderHasPayment,
     OrderNotCancellable,
     OrderNotPayable,
     OrderPaid,
@@ -54,10 +55,10 @@ class OrderViewSet(
         "destroy": STAFF,
     }
     domain_errors = {
-        "create": [InsufficientStock, InvalidOrderLines, IdempotencyKeyReused, InvalidIdempotencyKey],
+        "create": [InsufficientStock, InvalidOrder, IdempotencyKeyReused, InvalidIdempotencyKey],
         "cancel": [OrderNotCancellable, StockLimitExceeded, PaymentNotRefundable, PaymentServiceUnavailable],
         "payment": [OrderNotPayable, PaymentMismatch, PaymentServiceUnavailable],
-        "destroy": [OrderPaid, StockLimitExceeded],
+        "destroy": [OrderPaid, OrderHasPayment, StockLimitExceeded],
     }
     lookup_value_regex = r"\d{1,18}"
     filterset_class = OrderFilter

@@ -10,10 +10,10 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
+from core.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, payment_event_signature
 from core.tests import assert_error
 from orders.models import Order, OrderStatus, PaymentStatus
 from orders.services import order_cancel, order_create
-from orders.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, payment_event_signature
 
 PAYMENT_ID = 41
 

@@ -6,13 +6,15 @@ from django.test.utils import CaptureQueriesContext
 
 from articles.services import article_update
 from core.errors import NotFound
-from orders.errors import InvalidOrderLines, OrderNotCancellable, OrderPaid
+from orders.errors import InvalidOrder, OrderHasPayment, OrderNotCancellable, OrderPaid
 from orders.models import Order, OrderLine, OrderStatus
 from orders.services import order_cancel, order_create, order_delete
 from stocks.errors import InsufficientStock, StockLimitExceeded
 from stocks.models import MovementKind, Stock, StockMovement
 from stocks.services import stock_restock
 from stocks.tests.invariants import assert_stock_matches_ledger
+from users.models import Role
+from users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -129,7 +131,7 @@ def test_an_order_with_an_unknown_article_is_refused_line_by_line_and_writes_not
     mug = stocked_article(quantity=10)
     before = written_rows()
 
-    with pytest.raises(InvalidOrderLines) as refused:
+    with pytest.raises(InvalidOrder) as refused:
         order_create(
             customer=customer,
             lines=[{"article": mug.pk, "quantity": 1}, {"article": mug.pk + 1000, "quantity": 1}],
@@ -145,7 +147,7 @@ def test_an_order_for_an_inactive_article_is_refused_and_writes_nothing(stocked_
     mug, retired = stocked_article(quantity=10), stocked_article(quantity=10, is_active=False)
     before = written_rows()
 
-    with pytest.raises(InvalidOrderLines) as refused:
+    with pytest.raises(InvalidOrder) as refused:
         place((retired, 1), (mug, 1))
 
     assert refused.value.fields == {"lines": [{"article": [f"Article {retired.sku} is not for sale."]}, {}]}
@@ -157,7 +159,7 @@ def test_an_order_naming_an_article_twice_is_refused_on_the_repeated_line(stocke
     mug, plate = stocked_article(quantity=10), stocked_article(quantity=10)
     before = written_rows()
 
-    with pytest.raises(InvalidOrderLines) as refused:
+    with pytest.raises(InvalidOrder) as refused:
         place((mug, 1), (plate, 1), (mug, 2))
 
     assert refused.value.fields == {
@@ -168,7 +170,7 @@ def test_an_order_naming_an_article_twice_is_refused_on_the_repeated_line(stocke
 
 
 def test_an_order_without_lines_is_refused(place):
-    with pytest.raises(InvalidOrderLines) as refused:
+    with pytest.raises(InvalidOrder) as refused:
         place()
 
     assert "lines" in refused.value.fields
@@ -330,10 +332,40 @@ def test_an_order_line_with_an_impossible_quantity_is_refused_and_writes_nothing
     mug, plate = stocked_article(quantity=10), stocked_article(quantity=10)
     before = written_rows()
 
-    with pytest.raises(InvalidOrderLines) as refused:
+    with pytest.raises(InvalidOrder) as refused:
         place((mug, 1), (plate, quantity))
 
     assert refused.value.fields["lines"][0] == {}
     assert list(refused.value.fields["lines"][1]) == ["quantity"]
     assert written_rows() == before
     assert quantities(mug, plate) == [10, 10]
+
+
+@pytest.mark.parametrize(
+    "who", [{"role": Role.CLERK}, {"role": Role.SUPPLIER}, {"role": Role.CUSTOMER, "is_active": False}]
+)
+def test_an_order_is_placed_only_for_an_active_customer(stocked_article, clerk, who):
+    mug = stocked_article(quantity=10)
+    before = written_rows()
+
+    with pytest.raises(InvalidOrder) as refused:
+        order_create(
+            customer=UserFactory(**who), lines=[{"article": mug.pk, "quantity": 1}], created_by=clerk
+        )
+
+    assert list(refused.value.fields) == ["customer"]
+    assert written_rows() == before
+
+
+def test_an_order_with_a_payment_cannot_be_deleted_so_the_payment_can_be_settled(
+    stocked_article, place, clerk
+):
+    mug = stocked_article(quantity=10)
+    order = place((mug, 2))
+    Order.objects.filter(pk=order.pk).update(payment_id=77)
+
+    with pytest.raises(OrderHasPayment):
+        order_delete(order_id=order.pk, user=clerk)
+
+    assert Order.objects.filter(pk=order.pk, status=OrderStatus.PENDING).exists()
+    assert quantities(mug) == [8]

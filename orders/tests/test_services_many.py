@@ -2,7 +2,7 @@
 
 import pytest
 
-from orders.errors import InvalidOrderLines, OrderNotCancellable
+from orders.errors import InvalidOrder, OrderNotCancellable
 from orders.models import Order, OrderStatus
 from orders.services import order_cancel_many, order_create_many
 from stocks.errors import InsufficientStock
@@ -68,7 +68,7 @@ def test_creating_many_orders_writes_none_when_a_later_one_is_short(stocked_arti
 def test_creating_many_orders_applies_the_line_rules_to_each(stocked_article, orders_of):
     mug = stocked_article(quantity=10)
 
-    with pytest.raises(InvalidOrderLines):
+    with pytest.raises(InvalidOrder):
         order_create_many(orders=orders_of([(mug, 1)], []))
     assert not Order.objects.exists()
 

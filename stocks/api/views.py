@@ -58,9 +58,7 @@ class StockViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         stock = self.get_object()
         serializer = self.get_serializer(stock, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        limits = {"min_quantity": stock.min_quantity, "max_quantity": stock.max_quantity}
-        limits.update(serializer.validated_data)
-        services.stock_set_limits(article_id=stock.article_id, **limits)
+        services.stock_set_limits(article_id=stock.article_id, **serializer.validated_data)
         return self._stock_response(stock.article_id)
 
     @extend_schema(request=RestockSerializer, responses={200: StockSerializer})

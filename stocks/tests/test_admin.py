@@ -76,7 +76,7 @@ def test_the_restock_action_books_a_ledger_line_per_article(clerk, stocked_artic
     assert_stock_matches_ledger()
 
 
-def test_the_restock_action_reports_an_article_past_its_capacity_and_books_the_others(clerk, stocked_article):
+def test_the_restock_action_books_nothing_when_one_article_would_pass_its_capacity(clerk, stocked_article):
     full = stocked_article(quantity=8, sku="FULL-1", stock__max_quantity=10)
     roomy = stocked_article(quantity=1)
 
@@ -84,11 +84,8 @@ def test_the_restock_action_reports_an_article_past_its_capacity_and_books_the_o
         logged_in(clerk), Stock, "restock", [full.stock, roomy.stock], apply="1", quantity="5", reference="DN"
     )
 
-    assert messages_of(response) == [
-        "FULL-1: The stock would pass its maximum quantity.",
-        "Restocked 1 article(s).",
-    ]
-    assert dict(Stock.objects.values_list("article_id", "quantity")) == {full.pk: 8, roomy.pk: 6}
+    assert messages_of(response) == ["Nothing was booked: The stock would pass its maximum quantity."]
+    assert dict(Stock.objects.values_list("article_id", "quantity")) == {full.pk: 8, roomy.pk: 1}
     assert_stock_matches_ledger()
 
 

@@ -1,5 +1,7 @@
 """Signed payment events: how the store knows a notification comes from payments, and is fresh.
 
+Both services import this module: payments signs with it, the store verifies with it.
+
 The payments service signs `"<timestamp>." + raw body` with HMAC-SHA256 and the secret both services
 share (`PAYMENTS_WEBHOOK_SECRET`), and sends `X-Payments-Timestamp` and
 `X-Payments-Signature: sha256=<hex>` (docs/adr/0005-payments-service.md). A timestamp more than
@@ -11,11 +13,25 @@ import hashlib
 import hmac
 import time
 
-from .errors import BadSignature, StaleSignature
+from rest_framework import status
+
+from .errors import DomainError
 
 TIMESTAMP_HEADER = "X-Payments-Timestamp"
 SIGNATURE_HEADER = "X-Payments-Signature"
 TOLERANCE_SECONDS = 300
+
+
+class BadSignature(DomainError):
+    status_code = status.HTTP_401_UNAUTHORIZED
+    code = "bad_signature"
+    default_message = "The payment event's signature is missing or wrong."
+
+
+class StaleSignature(DomainError):
+    status_code = status.HTTP_401_UNAUTHORIZED
+    code = "stale_signature"
+    default_message = "The payment event's timestamp is more than 5 minutes away from the store's clock."
 
 
 def payment_event_signature(*, secret: str, timestamp: str, body: bytes) -> str:
