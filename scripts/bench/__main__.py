@@ -7,10 +7,19 @@ import signal
 import sys
 from pathlib import Path
 
-from . import report
+from . import checks, report
 from .load import LoadGenerator, Result, Scenario
-from .scenarios import REPORT, cache_disabled, cold_cache, health, warm_cache
-from .stack import ROOT, SEED, Server, prepare, serve
+from .scenarios import (
+    REPORT,
+    cache_disabled,
+    cold_cache,
+    graphql_stock,
+    health,
+    rest_stock,
+    supplier,
+    warm_cache,
+)
+from .stack import ROOT, SEED, SUPPLIER, Server, prepare, serve
 
 
 def _options(argv: list[str] | None) -> argparse.Namespace:
@@ -43,12 +52,19 @@ def _command(options: argparse.Namespace) -> str:
     return f"{python} -m scripts.bench {flags}"
 
 
-def _uncapped_articles(server: Server, token: str, count: int) -> list[int]:
-    """Articles without a capacity, for the cold-cache restocks (reading the report primes the cache)."""
+def _uncapped_articles(server: Server, token: str, count: int) -> list[dict]:
+    """Report rows of articles without a capacity, for the restocks (reading the report primes the cache)."""
     status, body = server.request("GET", REPORT, token=token)
     if status != 200:
         raise RuntimeError(f"the stock report answered {status}: {body[:200]!r}")
-    return [row["article_id"] for row in json.loads(body)["articles"] if row["max_quantity"] is None][:count]
+    return [row for row in json.loads(body)["articles"] if row["max_quantity"] is None][:count]
+
+
+def _check(server: Server, scenarios: list[Scenario]) -> None:
+    """Every request of `scenarios` answered once without an error, or the run stops here."""
+    problems = checks.answers(server.port, scenarios)
+    if problems:
+        raise SystemExit("bench: a request fails before the load:\n  " + "\n  ".join(problems))
 
 
 def _run(load: LoadGenerator, scenario: Scenario, server: Server) -> Result:
@@ -56,13 +72,19 @@ def _run(load: LoadGenerator, scenario: Scenario, server: Server) -> Result:
     return load.run(scenario, server)
 
 
-def _record(options: argparse.Namespace, stack, results: list[Result]) -> None:
+def _connections_per_worker(options: argparse.Namespace) -> int:
+    """The clients split evenly over the workers (see stack.serve)."""
+    return max(options.threads, -(-options.clients // options.workers))
+
+
+def _record(options: argparse.Namespace, stack, results: list[Result], log_failures: int) -> None:
     worker = "gthread" if options.threads > 1 else "sync"
     commit, text = report.section(
         results,
         versions=stack.versions,
         server=(
-            f"gunicorn {worker}, {options.workers} workers x {options.threads} threads, DEBUG off, "
+            f"gunicorn {worker}, {options.workers} workers x {options.threads} threads "
+            f"(at most {_connections_per_worker(options)} connections each), DEBUG off, "
             f"CONN_MAX_AGE {stack.env.get('CONN_MAX_AGE', '60')}; "
             f"seeded with `manage.py seed {' '.join(SEED)}`"
         ),
@@ -71,6 +93,7 @@ def _record(options: argparse.Namespace, stack, results: list[Result]) -> None:
             f"{options.warmup:g} s warm-up, then {options.seconds:g} s recorded per scenario"
         ),
         command=_command(options),
+        log_failures=log_failures,
     )
     report.record(ROOT / options.output, commit, text)
     print(f"bench: recorded in {options.output}")
@@ -84,24 +107,47 @@ def main(argv: list[str] | None = None) -> int:
     options = _options(argv)
     signal.signal(signal.SIGTERM, _stop)
     stack = prepare()
-    gunicorn = {"workers": options.workers, "threads": options.threads}
+    gunicorn = {
+        "workers": options.workers,
+        "threads": options.threads,
+        "connections": _connections_per_worker(options),
+    }
     load = LoadGenerator(options.clients, options.processes, options.warmup, options.seconds)
     with serve(stack, name="cache", cache=True, **gunicorn) as server:
         token = server.token()
+        supplier_token = server.token(SUPPLIER)
         articles = _uncapped_articles(server, token, options.clients)
-        scenarios = (health(), warm_cache(token), cold_cache(token, articles))
+        rest = rest_stock(supplier_token)
+        # The REST-vs-GraphQL pair runs before the supplier's restocks change the quantities.
+        scenarios = [
+            health(),
+            warm_cache(token),
+            cold_cache(token, [row["article_id"] for row in articles]),
+            rest,
+            graphql_stock(supplier_token),
+            supplier(supplier_token, [row["sku"] for row in articles]),
+        ]
+        _check(server, scenarios)
+        if problem := checks.same_stock(server.port, rest.headers):
+            raise SystemExit(f"bench: {problem}")
         results = [_run(load, scenario, server) for scenario in scenarios]
+        log_failures = server.failure_lines()
     with serve(stack, name="no-cache", cache=False, **gunicorn) as server:
+        _check(server, [cache_disabled(token)])
         results.append(_run(load, cache_disabled(token), server))
+        log_failures += server.failure_lines()
+    # The scenarios of the targets first, as before the supplier's were added.
+    results.insert(3, results.pop())
 
     print(f"\n{report.table(results)}\n")
-    print("\n".join(report.verdicts(results)))
+    print("\n".join(report.verdicts(results, log_failures)))
+    print(f"\n{report.comparison(results)}\n")
     if options.output != "-":
-        _record(options, stack, results)
-    failed = [result.scenario.title for result in results if result.failures]
-    if failed:
-        print(f"bench: 5xx answers or requests without an answer in: {', '.join(failed)}", file=sys.stderr)
-    return 1 if failed else 0
+        _record(options, stack, results, log_failures)
+    passed, line = report.failure_check(results, log_failures)
+    if not passed:
+        print(f"bench: {line}; gunicorn's logs are in var/bench/", file=sys.stderr)
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":

@@ -8,9 +8,13 @@ the clients were not the bottleneck.
 Every client starts at the same instant and sends its cycle of requests over and over. Requests
 are timed on the monotonic clock (one clock for every process on Linux); those started during the
 warm-up, or untimed ones (a write that sets the scene for the read that follows), are not recorded.
+Requests with a label (a scenario mixing reads and writes) are recorded apart, each label in a row
+of its own.
 """
 
+import dataclasses
 import math
+import multiprocessing
 import signal
 import socket
 import threading
@@ -24,6 +28,10 @@ from typing import NamedTuple
 HOST = "127.0.0.1"
 # Status recorded for a request that got no answer (refused, reset, timed out).
 NO_ANSWER = 0
+# Status recorded for a 2xx answer whose body carries its request's error marker (a GraphQL error).
+ERRORS_IN_BODY = 1
+# How long after the end the client processes may take to report (a request times out after 30 s).
+LOST_CLIENTS_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,10 @@ class Request:
     path: str
     body: bytes | None = None
     timed: bool = True
+    # Recorded apart under this label (its own latencies, sizes and statuses), if any.
+    label: str = ""
+    # A 2xx answer whose body contains this is an error (GraphQL answers errors with a 200).
+    error_marker: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -41,6 +53,11 @@ class Scenario:
     # Client i loops over cycles[i % len(cycles)].
     cycles: tuple[tuple[Request, ...], ...]
     headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def labels(self) -> list[str]:
+        """The labels of its requests, in the order they are first sent."""
+        return list(dict.fromkeys(r.label for cycle in self.cycles for r in cycle if r.label))
 
 
 class Window(NamedTuple):
@@ -60,6 +77,8 @@ class Sample:
     body_bytes: int = 0
     etags: Counter = field(default_factory=Counter)
     cpu_seconds: float = 0.0
+    # What the labelled requests recorded, by label.
+    apart: dict[str, "Sample"] = field(default_factory=dict)
 
     def add(self, other: "Sample") -> None:
         self.latencies.extend(other.latencies)
@@ -67,6 +86,8 @@ class Sample:
         self.body_bytes += other.body_bytes
         self.etags.update(other.etags)
         self.cpu_seconds += other.cpu_seconds
+        for label, sample in other.apart.items():
+            self.apart.setdefault(label, Sample()).add(sample)
 
 
 @dataclass
@@ -74,13 +95,28 @@ class Result:
     scenario: Scenario
     seconds: float
     sample: Sample
-    # CPU used during the recorded window, in cores (2.0 is all of a 2-core machine).
-    server_cores: float
-    client_cores: float
+    # CPU used during the recorded window, in cores (2.0 is all of a 2-core machine); None in the
+    # rows of a scenario's labelled requests but its first: the CPU is the whole scenario's.
+    server_cores: float | None
+    client_cores: float | None
     latencies: list[float] = field(init=False)
 
     def __post_init__(self):
         self.latencies = sorted(self.sample.latencies)
+
+    def rows(self) -> list["Result"]:
+        """The rows of the table: the unlabelled requests (if any), then each label's, in the order
+        they are sent; the first row carries the scenario's CPU figures."""
+        rows = []
+        if self.sample.latencies or self.sample.statuses or not self.scenario.labels:
+            rows.append(dataclasses.replace(self, sample=dataclasses.replace(self.sample, apart={})))
+        for label in self.scenario.labels:
+            scenario = dataclasses.replace(
+                self.scenario, key=f"{self.scenario.key}:{label}", title=f"{self.scenario.title}: {label}"
+            )
+            cores = (self.server_cores, self.client_cores) if not rows else (None, None)
+            rows.append(Result(scenario, self.seconds, self.sample.apart.get(label, Sample()), *cores))
+        return rows
 
     @property
     def requests(self) -> int:
@@ -99,10 +135,16 @@ class Result:
 
     @property
     def errors(self) -> int:
-        """Requests of the window (untimed ones too) answered other than 2xx or 304, or not at all."""
+        """Requests of the window (untimed ones too) answered other than 2xx or 304, or not at all, or
+        with an error in the body (GraphQL)."""
         return sum(
             n for status, n in self.sample.statuses.items() if not (200 <= status < 300 or status == 304)
         )
+
+    @property
+    def body_errors(self) -> int:
+        """2xx answers that carried an error in their body (GraphQL errors); counted in `errors` too."""
+        return self.sample.statuses[ERRORS_IN_BODY]
 
     @property
     def failures(self) -> int:
@@ -167,10 +209,17 @@ def _encode(request: Request, headers: dict[str, str], port: int) -> bytes:
 
 def _client(port: int, cycle, headers: dict[str, str], window: Window, sample: Sample) -> None:
     connection = _Connection(port)
-    cycle = [(request, _encode(request, headers, port)) for request in cycle]
+    cycle = [
+        (
+            request,
+            _encode(request, headers, port),
+            sample.apart.setdefault(request.label, Sample()) if request.label else sample,
+        )
+        for request in cycle
+    ]
     time.sleep(max(0.0, window.start - time.monotonic()))
     while True:
-        for request, encoded in cycle:
+        for request, encoded, recorded in cycle:
             began = time.monotonic()
             if began >= window.end:
                 connection.close()
@@ -183,12 +232,15 @@ def _client(port: int, cycle, headers: dict[str, str], window: Window, sample: S
                 time.sleep(0.01)  # a server that is down is not hammered
             if began < window.record_from:
                 continue
-            sample.statuses[status] += 1
+            finished = time.monotonic()
+            if request.error_marker and 200 <= status < 300 and request.error_marker in body:
+                status = ERRORS_IN_BODY
+            recorded.statuses[status] += 1
             if request.timed:
-                sample.latencies.append(time.monotonic() - began)
-                sample.body_bytes += len(body)
+                recorded.latencies.append(finished - began)
+                recorded.body_bytes += len(body)
                 if etag:
-                    sample.etags[etag] += 1
+                    recorded.etags[etag] += 1
 
 
 def _run_clients(scenario: Scenario, port: int, clients: range, window: Window) -> Sample:
@@ -212,9 +264,13 @@ def _run_clients(scenario: Scenario, port: int, clients: range, window: Window) 
     return total
 
 
-def _ignore_interrupts() -> None:
-    # Ctrl-C is the parent's to handle: it terminates the pool.
+def _client_process() -> None:
+    # Ctrl-C is the parent's to handle: it terminates the pool. SIGTERM (how the pool terminates its
+    # processes) must kill outright: the parent's handler, inherited through fork, raises SystemExit
+    # wherever the process is, even holding the pool's task queue lock, and the process left waiting
+    # for that lock then never exits, nor the pool's terminate().
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 @dataclass(frozen=True)
@@ -230,7 +286,7 @@ class LoadGenerator:
         However this ends, the client processes are gone when it returns or raises.
         """
         processes = min(self.processes, self.clients)
-        with Pool(processes, initializer=_ignore_interrupts) as pool:
+        with Pool(processes, initializer=_client_process) as pool:
             start = time.monotonic() + 0.5  # time for every process to start and receive its task
             window = Window(start, start + self.warmup, start + self.warmup + self.seconds)
             pending = [
@@ -243,7 +299,19 @@ class LoadGenerator:
             server_cpu = server.cpu_seconds()
             total = Sample()
             for result in pending:
-                total.add(result.get())
+                # A pool never answers for a process that died: give up once every client's last
+                # request has had its socket timeout, rather than wait forever.
+                timeout = window.end + LOST_CLIENTS_SECONDS - time.monotonic()
+                try:
+                    total.add(result.get(max(0.0, timeout)))
+                except multiprocessing.TimeoutError:
+                    raise RuntimeError(
+                        f"{scenario.title}: client processes gave no result {LOST_CLIENTS_SECONDS} s "
+                        "after the end (did one die?)"
+                    ) from None
+            # Let the processes leave on their own; the block's end terminates them on an error.
+            pool.close()
+            pool.join()
         server_cores = (server.cpu_seconds() - server_cpu) / (time.monotonic() - window.record_from)
         client_cores = total.cpu_seconds / (time.monotonic() - window.start)  # the warm-up too
         return Result(scenario, self.seconds, total, server_cores, client_cores)

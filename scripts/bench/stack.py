@@ -8,6 +8,7 @@ touches the data of `make run` or of the tests.
 import http.client
 import json
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -33,7 +34,9 @@ DATABASE = "store_bench"
 REDIS_DB = 9
 # issue 7's "realistic store"; the stock report reads the 1,000 articles.
 SEED = ("--articles", "1000", "--customers", "500", "--orders", "10000", "--seed", "1")
+# Demo logins created by `manage.py seed`.
 CLERK = {"username": "clerk", "password": "clerk-demo-pass"}
+SUPPLIER = {"username": "supplier", "password": "supplier-demo-pass"}
 READY_TIMEOUT_SECONDS = 60
 
 
@@ -107,10 +110,16 @@ def prepare() -> Stack:
     return Stack(env, versions)
 
 
+# A line of gunicorn's log telling of a failure: Django's `django.request` errors (the 5xx), gunicorn's
+# own ([ERROR], [CRITICAL]: a worker timed out or died) and tracebacks.
+_FAILURE_LINE = re.compile(r"\bERROR\b|\bCRITICAL\b|^Traceback", re.MULTILINE)
+
+
 @dataclass(frozen=True)
 class Server:
     port: int
     pid: int
+    log: Path
 
     def request(self, method: str, path: str, *, token: str = "", body=None) -> tuple[int, bytes]:
         headers = {"Accept": "application/json", "Content-Type": "application/json"}
@@ -124,11 +133,15 @@ class Server:
         finally:
             connection.close()
 
-    def token(self) -> str:
-        status, body = self.request("POST", "/api/v1/auth/token/", body=CLERK)
+    def token(self, credentials: dict[str, str] = CLERK) -> str:
+        status, body = self.request("POST", "/api/v1/auth/token/", body=credentials)
         if status != 200:
-            raise RuntimeError(f"no token for the demo clerk: {status} {body[:200]!r}")
+            raise RuntimeError(f"no token for the demo {credentials['username']}: {status} {body[:200]!r}")
         return json.loads(body)["token"]
+
+    def failure_lines(self) -> int:
+        """Lines of its log so far that tell of a failure (a 5xx, a worker lost, a traceback)."""
+        return len(_FAILURE_LINE.findall(self.log.read_text(errors="replace")))
 
     def cpu_seconds(self) -> float:
         """CPU time used so far by the gunicorn master and its workers (from /proc)."""
@@ -164,8 +177,16 @@ def _wait_ready(server: Server, process: subprocess.Popen, log: Path) -> None:
 
 
 @contextmanager
-def serve(stack: Stack, *, name: str, workers: int, threads: int, cache: bool) -> Iterator[Server]:
+def serve(
+    stack: Stack, *, name: str, workers: int, threads: int, connections: int, cache: bool
+) -> Iterator[Server]:
     """gunicorn serving the store on a free port until the block ends, however it ends.
+
+    A gthread worker accepts connections as long as it holds fewer than `--worker-connections`
+    (1,000 by default), and the clients all connect at the same instant and keep their connection:
+    left to the default, one worker may take most of them and serve them on its one core while the
+    other idles (seen: 15 of 16 connections on one worker; a whole scenario at 1.00 server cores).
+    `connections` per worker, the clients divided by the workers, splits them evenly.
 
     It runs in its own session so that a Ctrl-C reaches only the benchmark, which stops it.
     """
@@ -174,13 +195,14 @@ def serve(stack: Stack, *, name: str, workers: int, threads: int, cache: bool) -
     port = _free_port()
     command = [sys.executable, "-m", "gunicorn", "store_manager.wsgi:application"]
     command += ["--bind", f"{HOST}:{port}", "--workers", str(workers), "--threads", str(threads)]
+    command += ["--worker-connections", str(connections)]
     env = {**stack.env, "READ_CACHE_ENABLED": "1" if cache else "0"}
     with log.open("w") as output:
         process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
         )
         try:
-            server = Server(port, process.pid)
+            server = Server(port, process.pid, log)
             _wait_ready(server, process, log)
             yield server
         finally:
