@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.views import APIView
 
@@ -64,29 +64,25 @@ class SalesReportView(APIView):
         return cached_json_response(request, self.selector(**query.validated_data))
 
 
+def _report_schema(report_serializer):
+    return extend_schema_view(
+        get=extend_schema(
+            parameters=[SalesReportQuerySerializer],
+            responses={200: report_serializer, 304: NOT_MODIFIED},
+            tags=["reports"],
+        )
+    )
+
+
+@_report_schema(BestSellersReportSerializer)
 class BestSellersView(SalesReportView):
     """Articles by units sold in orders that were not cancelled, in the period."""
 
     selector = staticmethod(selectors.order_best_sellers)
 
-    @extend_schema(
-        parameters=[SalesReportQuerySerializer],
-        responses={200: BestSellersReportSerializer, 304: NOT_MODIFIED},
-        tags=["reports"],
-    )
-    def get(self, request):
-        return super().get(request)
 
-
+@_report_schema(TopCustomersReportSerializer)
 class TopCustomersView(SalesReportView):
     """Customers by amount spent in paid orders, in the period."""
 
     selector = staticmethod(selectors.order_top_customers)
-
-    @extend_schema(
-        parameters=[SalesReportQuerySerializer],
-        responses={200: TopCustomersReportSerializer, 304: NOT_MODIFIED},
-        tags=["reports"],
-    )
-    def get(self, request):
-        return super().get(request)
