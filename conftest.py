@@ -1,4 +1,5 @@
 import socket
+from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
@@ -90,3 +91,21 @@ def stocked_article(db, manager):
         return article
 
     return make
+
+
+@pytest.fixture
+def shelf(stocked_article):
+    """The GraphQL tests' articles: tea (12 x 4.50, not low), coffee (3 x 12.25, low, capacity 40)
+    and an inactive mug (0, low)."""
+    return (
+        stocked_article(12, sku="TEA-1", name="Green tea", price=Decimal("4.50"), stock__min_quantity=5),
+        stocked_article(
+            3,
+            sku="COF-1",
+            name="Coffee beans",
+            price=Decimal("12.25"),
+            stock__min_quantity=5,
+            stock__max_quantity=40,
+        ),
+        stocked_article(0, sku="MUG-1", name="Tea mug", price=Decimal("7.00"), is_active=False),
+    )

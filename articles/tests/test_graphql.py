@@ -1,8 +1,6 @@
 """Articles through GraphQL: the `articles` connection and `article`, their filters, pages, errors,
 roles and SQL query counts (the endpoint's own rules are in core/tests/test_graphql.py)."""
 
-from decimal import Decimal
-
 import pytest
 
 from articles.services import article_create_many
@@ -20,23 +18,6 @@ query($first: Int, $after: String, $search: String, $isActive: Boolean, $lowStoc
 }
 """
 ARTICLE = "query($id: ID, $sku: String) { article(id: $id, sku: $sku) { id sku name price } }"
-
-
-@pytest.fixture
-def shelf(stocked_article):
-    """Tea (12, not low), coffee (3, low) and an inactive mug (0, low)."""
-    return (
-        stocked_article(12, sku="TEA-1", name="Green tea", price=Decimal("4.50"), stock__min_quantity=5),
-        stocked_article(
-            3,
-            sku="COF-1",
-            name="Coffee beans",
-            price=Decimal("12.25"),
-            stock__min_quantity=5,
-            stock__max_quantity=40,
-        ),
-        stocked_article(0, sku="MUG-1", name="Tea mug", price=Decimal("7.00"), is_active=False),
-    )
 
 
 def articles(client, **variables) -> dict:

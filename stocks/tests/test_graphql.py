@@ -2,8 +2,6 @@
 ledger, and deliveries with their typed errors, all or nothing (the endpoint's own rules and the role
 of every root field are in core/tests/test_graphql.py)."""
 
-from decimal import Decimal
-
 import pytest
 from django.test import override_settings
 from django.utils.dateparse import parse_datetime
@@ -44,23 +42,6 @@ RESTOCK_MANY = """mutation($items: [RestockItem!]!, $reference: String!) {
     errors { code field }
   }
 }"""
-
-
-@pytest.fixture
-def shelf(stocked_article):
-    """Tea (12 x 4.50, not low), coffee (3 x 12.25, low, capacity 40) and an inactive mug (0, low)."""
-    return (
-        stocked_article(12, sku="TEA-1", name="Green tea", price=Decimal("4.50"), stock__min_quantity=5),
-        stocked_article(
-            3,
-            sku="COF-1",
-            name="Coffee beans",
-            price=Decimal("12.25"),
-            stock__min_quantity=5,
-            stock__max_quantity=40,
-        ),
-        stocked_article(0, sku="MUG-1", name="Tea mug", price=Decimal("7.00"), is_active=False),
-    )
 
 
 def quantities() -> dict[str, int]:
