@@ -1,6 +1,14 @@
 from django.apps import AppConfig
+from django.core.signals import request_finished, request_started
 
 
 class CoreConfig(AppConfig):
     name = "core"
     verbose_name = "Infrastructure"
+
+    def ready(self):
+        from . import cache
+
+        # Each request reads the read caches' versions once (core/cache.py).
+        request_started.connect(cache.request_started, dispatch_uid="read-cache-request-started")
+        request_finished.connect(cache.request_finished, dispatch_uid="read-cache-request-finished")

@@ -10,6 +10,13 @@ can only have stored its result tagged with a version that is no longer current.
 Versions start at the clock in nanoseconds, so a version key lost to eviction or a flush never
 comes back with a number that old entries still carry. The TTL is only a safety net.
 
+Each process also keeps the entries it last served, under the same versions: a read still asks
+Redis for the current versions (a few bytes), but a large body (the stock report of 1,000 articles
+is ~165 KB) is not transferred and unpickled again while they have not changed. Within one HTTP
+request the versions of every namespace are read once, with its first cached read (the token's
+user, usually): the request sees the caches as they were when it started, and its own writes
+(bumped as they commit) are seen by its later reads.
+
 Redis down or slow: reads are computed from the database (the cache is skipped for a short while
 instead of being waited on at every request), versions that could not be bumped are bumped as
 soon as Redis answers again, and `/health/ready/` reports the cache as degraded.
@@ -20,7 +27,9 @@ import json
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -35,6 +44,7 @@ logger = logging.getLogger(__name__)
 STOCK = "stock"
 SALES = "sales"
 AUTH = "auth"
+NAMESPACES = (STOCK, SALES, AUTH)
 
 # How long the cache is left alone after it failed, before it is tried again.
 RETRY_AFTER_SECONDS = 1.0
@@ -86,8 +96,47 @@ class _CacheState:
 state = _CacheState()
 
 
+class _LocalCopies:
+    """The entries this process served last, each with the versions it is valid for."""
+
+    def __init__(self, size: int):
+        self._size = size
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[str, tuple[str, bytes, str]] = OrderedDict()
+
+    def get(self, key: str, versions: str) -> CachedJSON | None:
+        entry = self._entries.get(key)
+        if entry is None or entry[0] != versions:
+            return None
+        # A new instance per read: callers get their own `.data`, never one another's.
+        return CachedJSON(body=entry[1], etag=entry[2])
+
+    def put(self, key: str, versions: str, result: CachedJSON) -> None:
+        with self._lock:
+            self._entries[key] = (versions, result.body, result.etag)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+
+# Enough for every report variant and the tokens of the staff working at once.
+local_copies = _LocalCopies(size=256)
+
+
 def _version_key(namespace: str) -> str:
     return f"version:{namespace}"
+
+
+# The versions read by the current HTTP request (None outside requests: every read asks Redis).
+_request_versions: ContextVar[dict[str, int] | None] = ContextVar("request_versions", default=None)
+
+
+def request_started(**kwargs) -> None:
+    _request_versions.set({})
+
+
+def request_finished(**kwargs) -> None:
+    _request_versions.set(None)
 
 
 def _bump(namespaces: Iterable[str]) -> None:
@@ -103,6 +152,9 @@ def invalidate(*namespaces: str) -> None:
     """Make the next read of these namespaces recompute, once the current transaction commits."""
 
     def bump():
+        request_versions = _request_versions.get()
+        if request_versions:
+            request_versions.clear()
         try:
             state.pay_owed(_bump)
             _bump(namespaces)
@@ -113,15 +165,29 @@ def invalidate(*namespaces: str) -> None:
     transaction.on_commit(bump)
 
 
-def _read(namespaces: tuple[str, ...], entry_key: str) -> tuple[str, tuple | None]:
-    """The current versions of `namespaces` and the entry under `entry_key`, in one round trip."""
-    version_keys = [_version_key(namespace) for namespace in namespaces]
-    found = cache.get_many([*version_keys, entry_key])
-    for key in version_keys:
-        if key not in found:
+def _read_versions(namespaces: Iterable[str], *, prefetch: Iterable[str] = ()) -> dict[str, int]:
+    """The current versions of `namespaces` (created where missing) and of those of `prefetch` that
+    exist, in one round trip."""
+    keys = {namespace: _version_key(namespace) for namespace in (*namespaces, *prefetch)}
+    found = cache.get_many(keys.values())
+    versions = {namespace: found[key] for namespace, key in keys.items() if key in found}
+    for namespace in namespaces:
+        if namespace not in versions:
+            key = keys[namespace]
             cache.add(key, time.time_ns(), timeout=None)
-            found[key] = cache.get(key)
-    return ".".join(str(found[key]) for key in version_keys), found.get(entry_key)
+            versions[namespace] = cache.get(key)
+    return versions
+
+
+def _versions(namespaces: tuple[str, ...]) -> str:
+    request_versions = _request_versions.get()
+    if request_versions is None:
+        versions = _read_versions(namespaces)
+    else:
+        if not request_versions.keys() >= set(namespaces):
+            request_versions.update(_read_versions(namespaces, prefetch=NAMESPACES))
+        versions = request_versions
+    return ".".join(str(versions[namespace]) for namespace in namespaces)
 
 
 def encode(data) -> CachedJSON:
@@ -140,17 +206,25 @@ def cached_json(*, namespaces: tuple[str, ...], key: str, compute: Callable[[], 
     entry_key = f"read:{key}"
     try:
         state.pay_owed(_bump)
-        versions, entry = _read(namespaces, entry_key)
+        versions = _versions(namespaces)
+        local = local_copies.get(entry_key, versions)
+        if local is not None:
+            return local
+        entry = cache.get(entry_key)
     except CACHE_ERRORS as error:
         state.failed(error)
         return encode(compute())
     if entry is not None and entry[0] == versions:
-        return CachedJSON(body=entry[1], etag=entry[2])
-    result = encode(compute())
-    try:
-        cache.set(entry_key, (versions, result.body, result.etag), timeout=settings.READ_CACHE_TTL_SECONDS)
-    except CACHE_ERRORS as error:
-        state.failed(error)
+        result = CachedJSON(body=entry[1], etag=entry[2])
+    else:
+        result = encode(compute())
+        try:
+            entry = (versions, result.body, result.etag)
+            cache.set(entry_key, entry, timeout=settings.READ_CACHE_TTL_SECONDS)
+        except CACHE_ERRORS as error:
+            state.failed(error)
+            return result
+    local_copies.put(entry_key, versions, result)
     return result
 
 

@@ -260,6 +260,51 @@ def test_with_the_read_cache_disabled_every_read_is_computed_and_nothing_is_stor
     assert cache.keys("*") == []
 
 
+# --- the copies each process keeps, the versions each request reads once ------------------------
+
+
+@pytest.mark.django_db
+def test_a_process_serves_its_own_copy_while_the_versions_are_current(bump_now):
+    source = Source(1)
+    read(source)
+    # The entry leaves Redis but the versions stay: the copy this process kept is still current.
+    cache.delete("read:unit")
+    source.value = 2
+    assert read(source) == {"value": 1}
+    assert source.runs == 1
+
+    bump_now(STOCK)
+    assert read(source) == {"value": 2}
+
+
+def test_each_read_of_a_process_copy_gets_its_own_data():
+    source = Source(1)
+    read(source)
+    read(source)["value"] = "changed by a caller"
+    assert read(source) == {"value": 1}
+
+
+@pytest.mark.django_db
+def test_a_request_reads_the_versions_once_and_sees_its_own_writes(bump_now):
+    source = Source(1)
+    core_cache.request_started()
+    try:
+        assert read(source) == {"value": 1}
+        # Another process commits a write after this request read the versions: this request
+        # goes on seeing the caches as they were when it started.
+        source.value = 2
+        cache.incr(core_cache._version_key(STOCK))
+        assert read(source) == {"value": 1}
+
+        source.value = 3
+        bump_now(STOCK)  # a write of this request, committed
+        assert read(source) == {"value": 3}
+    finally:
+        core_cache.request_finished()
+    assert read(source) == {"value": 3}
+    assert source.runs == 2
+
+
 # --- encoding -----------------------------------------------------------------------------------
 
 
