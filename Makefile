@@ -13,8 +13,9 @@ help:
 	@echo "             then the payments service's tests against MariaDB (PAYMENTS_DATABASE_URL);"
 	@echo "             installs Debian's chromium for the browser tests where it is missing"
 	@echo "make format  rewrite the code with ruff's formatter and autofixes"
-	@echo "make bench   benchmark gunicorn on MariaDB + Redis under 16 clients, recorded in docs/benchmarks.md"
-	@echo "             (BENCH_SECONDS=10 per scenario; BENCH_ARGS=--help lists the options)"
+	@echo "make bench   Locust against store and payments (gunicorn, MariaDB, Redis), about 8 minutes; prints the"
+	@echo "             targets and records the run in docs/benchmarks.md and docs/benchmarks.png (BENCH_SECONDS=10"
+	@echo "             a run, 3 runs a scenario; BENCH_ARGS=\"--scenario reports\" for a subset, BENCH_ARGS=--help)"
 
 install:
 	@scripts/bootstrap.sh

@@ -5,7 +5,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
 from core.cache import SALES, STOCK, invalidate
-from core.db import atomic_with_retry
+from core.db import atomic_with_retry, bulk_insert
 from stocks.services import stock_initialize, stock_initialize_many
 
 from .errors import ArticleInUse
@@ -38,7 +38,7 @@ def article_create_many(*, articles: Sequence[Mapping]) -> list[Article]:
     """New articles in a few queries (imports, demo data); each item holds article_create's arguments.
 
     Fields are validated row by row; uniqueness and CHECK constraints are left to the database, which
-    refuses the whole batch. The new ids come back from the INSERT (MariaDB, SQLite).
+    refuses the whole batch.
     """
     rows, limits = [], []
     for fields in articles:
@@ -49,7 +49,7 @@ def article_create_many(*, articles: Sequence[Mapping]) -> list[Article]:
         row = Article(**fields)
         row.full_clean(validate_unique=False, validate_constraints=False)
         rows.append(row)
-    Article.objects.bulk_create(rows)
+    bulk_insert(Article, rows)
     stock_initialize_many(stocks=[{"article": row, **limit} for row, limit in zip(rows, limits, strict=True)])
     return rows
 

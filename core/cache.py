@@ -39,6 +39,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from redis.exceptions import RedisError
 
+from .metrics import READ_CACHE_HITS, READ_CACHE_MISSES
+
 logger = logging.getLogger(__name__)
 
 STOCK = "stock"
@@ -201,7 +203,9 @@ def cached_json(*, namespaces: tuple[str, ...], key: str, compute: Callable[[], 
     An entry is stored with the versions read before it was computed and served only while they
     are still the current ones.
     """
+    read_name = key.partition(":")[0]
     if not settings.READ_CACHE_ENABLED or not state.usable():
+        READ_CACHE_MISSES.labels(read_name).inc()
         return encode(compute())
     entry_key = f"read:{key}"
     try:
@@ -209,14 +213,18 @@ def cached_json(*, namespaces: tuple[str, ...], key: str, compute: Callable[[], 
         versions = _versions(namespaces)
         local = local_copies.get(entry_key, versions)
         if local is not None:
+            READ_CACHE_HITS.labels(read_name).inc()
             return local
         entry = cache.get(entry_key)
     except CACHE_ERRORS as error:
         state.failed(error)
+        READ_CACHE_MISSES.labels(read_name).inc()
         return encode(compute())
     if entry is not None and entry[0] == versions:
+        READ_CACHE_HITS.labels(read_name).inc()
         result = CachedJSON(body=entry[1], etag=entry[2])
     else:
+        READ_CACHE_MISSES.labels(read_name).inc()
         result = encode(compute())
         try:
             entry = (versions, result.body, result.etag)

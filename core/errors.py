@@ -19,6 +19,9 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
+# A module import: core.metrics imports this module back for the error shape.
+from . import metrics
+
 
 class DomainError(Exception):
     """A business rule refused the operation. Subclasses set a stable `code` and HTTP status."""
@@ -64,6 +67,20 @@ def error_body(*, status_code: int, code: str, message: str, fields=None, detail
     }
 
 
+# What a request that lost its database answers, whichever door it came through (DRF's handler
+# here, Django's handler500 in core.views for the others: GraphQL, the admin).
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+DATABASE_RETRY_AFTER = {"Retry-After": "5"}
+
+
+def database_unavailable_body() -> dict:
+    return error_body(
+        status_code=503,
+        code="database_unavailable",
+        message="The database is unavailable; please retry shortly.",
+    )
+
+
 def _field_errors(detail: Any) -> dict:
     if isinstance(detail, dict):
         return detail
@@ -73,6 +90,7 @@ def _field_errors(detail: Any) -> dict:
 def exception_handler(exc, context):
     """DRF's exception handler, rewritten to produce the one error shape."""
     if isinstance(exc, DomainError):
+        metrics.DOMAIN_ERRORS.labels(exc.code).inc()
         body = error_body(
             status_code=exc.status_code,
             code=exc.code,
@@ -82,13 +100,8 @@ def exception_handler(exc, context):
         )
         headers = {"Retry-After": "1"} if isinstance(exc, ServiceBusy) else None
         return Response(body, status=exc.status_code, headers=headers)
-    if isinstance(exc, (OperationalError, InterfaceError)):
-        body = error_body(
-            status_code=503,
-            code="database_unavailable",
-            message="The database is unavailable; please retry shortly.",
-        )
-        return Response(body, status=503, headers={"Retry-After": "5"})
+    if isinstance(exc, DATABASE_ERRORS):
+        return Response(database_unavailable_body(), status=503, headers=DATABASE_RETRY_AFTER)
     if isinstance(exc, IntegrityError):
         # Constraints are the last line of defence; a request that trips one lost a race.
         body = error_body(

@@ -9,6 +9,8 @@ from .errors import DomainError
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+# How the header is documented (its printable characters aside, which JSON Schema cannot say simply).
+HEADER_SCHEMA = {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH}
 
 
 class InvalidIdempotencyKey(DomainError):

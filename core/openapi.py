@@ -1,14 +1,15 @@
 """OpenAPI generation: every operation documents the error answers it can give, in the one shape.
 
 Statuses every door can produce are added automatically (bad input, authentication, permission,
-unknown id, database down). Business errors are declared by the view in `domain_errors`, a map
-from action (or HTTP method, lower-case) to the `DomainError` classes the service may raise.
+unknown id, throttling, database down). Business errors are declared by the view in `domain_errors`,
+a map from action (or HTTP method, lower-case) to the `DomainError` classes the service may raise.
 """
 
 from collections import defaultdict
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.plumbing import is_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
@@ -33,6 +34,7 @@ GENERIC_ERRORS = {
     "401": "`not_authenticated` or `authentication_failed`.",
     "403": "`permission_denied`: the user's role may not do this.",
     "404": "`not_found`.",
+    "429": "`throttled`: over the caller's request budget; retry after `Retry-After` seconds.",
     "503": "`database_unavailable` or `service_busy`; retry after `Retry-After` seconds.",
 }
 
@@ -44,9 +46,19 @@ class AutoSchema(SpectacularAutoSchema):
             statuses += ["401", "403"]
         if "{" in self.path or self._is_list_view():
             statuses.append("404")
-        if self.method in ("POST", "PUT", "PATCH") or self._is_list_view():
+        if self.method in ("POST", "PUT", "PATCH") or self._is_list_view() or self._reads_query():
             statuses.append("400")
+        if self.view.get_throttles():
+            statuses.append("429")
         return statuses
+
+    def _reads_query(self) -> bool:
+        """Whether the view validates query parameters it declares (a report's `limit`, `since`, ...)."""
+        return any(
+            is_serializer(parameter)
+            or (isinstance(parameter, OpenApiParameter) and parameter.location == OpenApiParameter.QUERY)
+            for parameter in self.get_override_parameters()
+        )
 
     def _domain_errors(self) -> dict[str, list]:
         declared = getattr(self.view, "domain_errors", {})

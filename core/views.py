@@ -1,18 +1,19 @@
 """Health probes and the JSON answers for errors raised outside DRF views."""
 
 import logging
+import sys
 
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views import defaults
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from .cache import cache_status
-from .errors import error_body
+from .errors import DATABASE_ERRORS, DATABASE_RETRY_AFTER, database_unavailable_body, error_body
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ HealthSerializer = inline_serializer(
 @api_view(["GET"])
 @authentication_classes([])
 @permission_classes([AllowAny])
+@throttle_classes([])  # probes come often, from one address (the orchestrator's)
 def liveness(request):
     """The process answers; nothing else is checked."""
     return Response({"status": "ok"})
@@ -48,6 +50,7 @@ def database_status() -> str:
 @api_view(["GET"])
 @authentication_classes([])
 @permission_classes([AllowAny])
+@throttle_classes([])
 def readiness(request):
     """503 when the database does not answer; a cache that does not answer only degrades the service
     (reads then come from the database)."""
@@ -57,9 +60,13 @@ def readiness(request):
     return Response({"status": "ok" if checks["cache"] == "ok" else "degraded", "checks": checks})
 
 
+# Paths whose clients read JSON: everything but the admin and the other pages made for browsers.
+JSON_PATHS = ("/api/", "/health/", "/graphql/")
+
+
 def _error_page(request, status: int, code: str, message: str, html_view, *args):
     """JSON in the one error shape for API clients; Django's own pages for the admin and browsers."""
-    if request.path.startswith(("/api/", "/health/")):
+    if request.path.startswith(JSON_PATHS):
         return JsonResponse(error_body(status_code=status, code=code, message=message), status=status)
     return html_view(request, *args)
 
@@ -83,5 +90,20 @@ def not_found(request, exception=None):
     return _error_page(request, 404, "not_found", "Not found.", defaults.page_not_found, exception)
 
 
+def _database_unavailable(request):
+    """A door outside DRF (GraphQL, the admin) that lost its database: a 503 to retry, as in DRF."""
+    body = database_unavailable_body()
+    if request.path.startswith(JSON_PATHS):
+        return JsonResponse(body, status=503, headers=DATABASE_RETRY_AFTER)
+    # No template: rendering one may need what is failing.
+    page = (
+        f"<!doctype html><title>Service unavailable</title><h1>Service unavailable</h1><p>{body['message']}"
+    )
+    return HttpResponse(page, status=503, headers=DATABASE_RETRY_AFTER)
+
+
 def server_error(request):
+    # Django calls this in the `except` clause of the exception it could not answer.
+    if isinstance(sys.exc_info()[1], DATABASE_ERRORS):
+        return _database_unavailable(request)
     return _error_page(request, 500, "server_error", "Internal server error.", defaults.server_error)

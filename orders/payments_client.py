@@ -28,12 +28,22 @@ from typing import Any
 import requests
 from django.conf import settings
 
+from core.request_id import HEADER as REQUEST_ID_HEADER
+from core.request_id import current_request_id
+
 from .errors import PaymentNotRefundable, PaymentServiceUnavailable
+from .metrics import (
+    CIRCUIT_STATE_VALUES,
+    PAYMENTS_CIRCUIT_OPENED,
+    PAYMENTS_CIRCUIT_STATE,
+    PAYMENTS_CLIENT_FAILURES,
+)
 
 logger = logging.getLogger(__name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-API_PREFIX = "/api/v1/payments/"
+# Relative to PAYMENTS_URL, the payments API root (the gateway's /payments-api in production).
+API_PREFIX = "/payments/"
 STATUSES = frozenset({"pending", "paid", "failed", "refunded"})
 
 
@@ -120,6 +130,7 @@ class CircuitBreaker:
                     return False
                 self._state = self.HALF_OPEN
                 self._trial_in_flight = False
+                _show_state(self.HALF_OPEN)
             if self._trial_in_flight:
                 return False
             self._trial_in_flight = True
@@ -132,6 +143,7 @@ class CircuitBreaker:
             self._state = self.CLOSED
             self._failures = 0
             self._trial_in_flight = False
+            _show_state(self.CLOSED)
 
     def record_failure(self) -> None:
         with self._lock:
@@ -142,9 +154,16 @@ class CircuitBreaker:
             ):
                 if self._state == self.CLOSED:
                     self.times_opened += 1
+                    PAYMENTS_CIRCUIT_OPENED.inc()
                     logger.warning("payments circuit opened after %d failures", self._failures)
                 self._state = self.OPEN
                 self._opened_at = self._clock()
+                _show_state(self.OPEN)
+
+
+def _show_state(state: str) -> None:
+    """The breaker's state as the `payments_circuit_state` gauge (per process, see orders/metrics.py)."""
+    PAYMENTS_CIRCUIT_STATE.set(CIRCUIT_STATE_VALUES[state])
 
 
 _breaker: CircuitBreaker | None = None
@@ -171,12 +190,13 @@ def reset_breaker() -> None:
 
 
 class _Failure(Exception):
-    """One failed attempt; `retryable` when trying again soon may help."""
+    """One failed attempt; `retryable` when trying again soon may help; `kind` labels it in metrics."""
 
-    def __init__(self, reason: str, *, retryable: bool):
+    def __init__(self, reason: str, *, retryable: bool, kind: str):
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
+        self.kind = kind
 
 
 _sessions = threading.local()
@@ -259,6 +279,8 @@ class PaymentsClient:
         """The decoded JSON answer of a 2xx; retried only when the call is safe or idempotent."""
         method = method.upper()
         headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
+        if request_id := current_request_id():
+            headers[REQUEST_ID_HEADER] = request_id  # payments logs its side of the call under it
         if idempotency_key is not None:
             headers["Idempotency-Key"] = idempotency_key
         retryable_call = idempotent or idempotency_key is not None or method in SAFE_METHODS
@@ -266,6 +288,7 @@ class PaymentsClient:
         url = self.base_url + path
         for attempt in range(attempts):
             if not self.circuit.allow():
+                PAYMENTS_CLIENT_FAILURES.labels("circuit_open").inc()
                 raise PaymentServiceUnavailable(
                     "The payments service is failing; calls are suspended for a moment.",
                     details={"circuit": self.circuit.snapshot()["state"]},
@@ -274,6 +297,7 @@ class PaymentsClient:
                 response = self._attempt(method, url, headers=headers, json=json, params=params)
             except _Failure as failure:
                 self.circuit.record_failure()
+                PAYMENTS_CLIENT_FAILURES.labels(failure.kind).inc()
                 logger.warning("payments %s %s failed (attempt %d): %s", method, path, attempt + 1, failure)
                 if not failure.retryable or attempt + 1 == attempts:
                     raise PaymentServiceUnavailable(
@@ -290,22 +314,28 @@ class PaymentsClient:
             response = _session().request(method, url, timeout=self.timeout, **kwargs)
         except requests.Timeout as error:
             # ConnectTimeout is also a ConnectionError: catch timeouts first, they are never retried.
-            raise _Failure(f"no answer in time ({type(error).__name__})", retryable=False) from error
+            raise _Failure(
+                f"no answer in time ({type(error).__name__})", retryable=False, kind="timeout"
+            ) from error
         except requests.ConnectionError as error:
-            raise _Failure("connection failed", retryable=True) from error
+            raise _Failure("connection failed", retryable=True, kind="connection") from error
         except requests.RequestException as error:
-            raise _Failure(f"request failed ({type(error).__name__})", retryable=False) from error
+            raise _Failure(
+                f"request failed ({type(error).__name__})", retryable=False, kind="request_error"
+            ) from error
         except BaseException:
             # Not the service's fault, but a half-open trial must not stay in flight for ever.
             self.circuit.record_failure()
             raise
         if response.status_code >= 500:
-            raise _Failure(f"it answered {response.status_code}", retryable=True)
+            raise _Failure(f"it answered {response.status_code}", retryable=True, kind="server_error")
         if response.status_code < 300:
             try:
                 response.json()
             except ValueError as error:
-                raise _Failure("it answered something that is not JSON", retryable=False) from error
+                raise _Failure(
+                    "it answered something that is not JSON", retryable=False, kind="bad_answer"
+                ) from error
         return response
 
     def _answer(self, method: str, path: str, response: requests.Response) -> Any:
@@ -317,6 +347,7 @@ class PaymentsClient:
         # The service is up but refused the call: a wrong token or a request the contract does not
         # allow. Nothing the caller can fix; the store cannot use payments until someone does.
         logger.error("payments refused %s %s: %s %s", method, path, response.status_code, code)
+        PAYMENTS_CLIENT_FAILURES.labels("refused").inc()
         raise PaymentServiceUnavailable(
             f"The payments service refused the request ({response.status_code} {code}).",
             details={"payments_status": response.status_code, "payments_code": code},

@@ -17,12 +17,13 @@ MONEY = DecimalField(max_digits=14, decimal_places=2)
 
 
 def order_list(*, actor=None) -> QuerySet[Order]:
-    """Orders with their customer and lines in three queries whatever the page size.
+    """Orders with their customer and lines in four queries whatever the page size.
 
-    Customers see only their own orders.
+    Customers see only their own orders. The customers are fetched apart rather than joined: with
+    the join, MySQL reads orders through the customer index and sorts them all for every page.
     """
-    orders = Order.objects.select_related("customer").prefetch_related(
-        Prefetch("lines", queryset=OrderLine.objects.select_related("article").order_by("id"))
+    orders = Order.objects.prefetch_related(
+        "customer", Prefetch("lines", queryset=OrderLine.objects.select_related("article").order_by("id"))
     )
     if actor is not None and actor.role == Role.CUSTOMER:
         orders = orders.filter(customer=actor)

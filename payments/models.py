@@ -60,7 +60,8 @@ class Payment(models.Model):
 
     @property
     def pay_path(self) -> str:
-        return f"/api/v1/payments/{self.pk}/pay/{self.secret}/"
+        """Relative to the API root (PAYMENTS_PUBLIC_URL), which the gateway maps to /api/v1/."""
+        return f"/payments/{self.pk}/pay/{self.secret}/"
 
     def secret_matches(self, secret: str) -> bool:
         """In constant time, so that response times tell nothing about the secret."""

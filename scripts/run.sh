@@ -12,9 +12,10 @@ port="${STORE_PORT:-8000}"
 payments_port="${PAYMENTS_PORT:-8001}"
 store_settings="${DJANGO_SETTINGS_MODULE:-store_manager.settings.store}"
 payments_settings="${PAYMENTS_SETTINGS_MODULE:-store_manager.settings.payments}"
-# How each service reaches the other (docs/adr/0005-payments-service.md).
-export PAYMENTS_URL="${PAYMENTS_URL:-http://$host:$payments_port}"
-export PAYMENTS_PUBLIC_URL="${PAYMENTS_PUBLIC_URL:-http://$host:$payments_port}"
+# How each service reaches the other (docs/adr/0005-payments-service.md); the payments URLs name its
+# API root, as the gateway's /payments-api does in production (docs/adr/0008-gateway.md).
+export PAYMENTS_URL="${PAYMENTS_URL:-http://$host:$payments_port/api/v1}"
+export PAYMENTS_PUBLIC_URL="${PAYMENTS_PUBLIC_URL:-http://$host:$payments_port/api/v1}"
 export STORE_URL="${STORE_URL:-http://$host:$port}"
 python=.venv/bin/python
 

@@ -90,17 +90,21 @@ def _apply(
     _save(stocks, _book(stocks, deltas, kind=kind, reference=reference, user=user))
 
 
+def _capacity(stock: Stock) -> int:
+    """Its max_quantity; a stock without one still holds at most MAX_UNITS."""
+    return MAX_UNITS if stock.max_quantity is None else stock.max_quantity
+
+
 def _check_room(stocks: Mapping[int, Stock], additions: Mapping[int, int]) -> None:
     over = [
         {
             "article": article_id,
             "quantity": stocks[article_id].quantity,
             "requested": added,
-            "max_quantity": stocks[article_id].max_quantity,
+            "max_quantity": _capacity(stocks[article_id]),
         }
         for article_id, added in sorted(additions.items())
-        if stocks[article_id].max_quantity is not None
-        and stocks[article_id].quantity + added > stocks[article_id].max_quantity
+        if stocks[article_id].quantity + added > _capacity(stocks[article_id])
     ]
     if over:
         skus = article_skus(ids=[line["article"] for line in over])

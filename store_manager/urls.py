@@ -1,10 +1,13 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
+from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from articles.api.views import ArticleViewSet
+from core import metrics as core_metrics
 from core import views as core_views
 from core.admin_reports import stock_report_page
 from core.graphql.views import StoreGraphQLView
@@ -45,7 +48,18 @@ urlpatterns = [
     path("graphql/", StoreGraphQLView.as_view(schema=schema), name="graphql"),
     path("health/", core_views.liveness, name="health"),
     path("health/ready/", core_views.readiness, name="health-ready"),
+    # For Prometheus on the internal network; the gateway does not route it (core/metrics.py).
+    path("metrics", core_metrics.metrics_view, name="metrics"),
 ]
+
+if settings.SERVE_STATIC:
+    urlpatterns.append(
+        re_path(
+            rf"^{settings.STATIC_URL.lstrip('/')}(?P<path>.*)$",
+            serve,
+            {"document_root": settings.STATIC_ROOT},
+        )
+    )
 
 handler400 = core_views.bad_request
 handler403 = core_views.permission_denied

@@ -7,6 +7,9 @@
 - Token requests need no CSRF token (a browser never adds the header by itself); session requests
   keep Django's CSRF protection, as in DRF's SessionAuthentication.
 - GraphiQL (core/templates/graphene/graphiql.html, no CDN) is shown to users who may run queries.
+- Requests spend from the same per-user budgets as the REST API (core/throttling.py): a document with
+  a mutation from the write budget, anything else from the read budget; over budget, 429 `throttled`
+  with `Retry-After`, and nothing runs.
 """
 
 from django.contrib.auth.views import redirect_to_login
@@ -15,9 +18,11 @@ from django.http import JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
-from graphene_django.views import GraphQLView
-from rest_framework.exceptions import AuthenticationFailed
+from graphene_django.views import GraphQLView, HttpError
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 
+from core.throttling import budget_for, spend
 from users.authentication import CachedTokenAuthentication
 from users.permissions import STOCK_READERS
 
@@ -72,8 +77,26 @@ class StoreGraphQLView(GraphQLView):
                 return _refusal(403, "permission_denied", f"CSRF Failed: {reason}")
         if wants_page and user.role not in STOCK_READERS:
             raise PermissionDenied
+        seconds_to_wait = spend(budget_for(request, user, writes=self._has_mutation(request)))
+        if seconds_to_wait is not None:
+            throttled = Throttled(seconds_to_wait)
+            return _refusal(429, "throttled", str(throttled.detail), {"Retry-After": str(throttled.wait)})
         request.user = user
         return super().dispatch(request, *args, **kwargs)
+
+    def _has_mutation(self, request) -> bool:
+        """Whether the document holds a mutation; one that cannot be read runs nothing, like a read."""
+        if request.method != "POST":
+            return False  # graphene runs only queries from a GET
+        try:
+            query = self.get_graphql_params(request, self.parse_body(request))[0]
+            document = parse(query, no_location=True)
+        except (HttpError, GraphQLError, TypeError):
+            return False
+        return any(
+            isinstance(definition, OperationDefinitionNode) and definition.operation == OperationType.MUTATION
+            for definition in document.definitions
+        )
 
     @staticmethod
     def format_error(error):

@@ -7,6 +7,7 @@ import pytest
 from django.core.cache import cache
 from django.db import transaction
 from django.test import override_settings
+from prometheus_client import REGISTRY
 
 from core import cache as core_cache
 from core.cache import SALES, STOCK, cached_json, encode, invalidate
@@ -303,6 +304,21 @@ def test_a_request_reads_the_versions_once_and_sees_its_own_writes(bump_now):
         core_cache.request_finished()
     assert read(source) == {"value": 3}
     assert source.runs == 2
+
+
+def counted(name: str) -> float:
+    return REGISTRY.get_sample_value(f"read_cache_{name}_total", {"read": "metered"}) or 0.0
+
+
+@pytest.mark.django_db
+def test_hits_and_misses_are_counted_per_read(bump_now):
+    hits, misses = counted("hits"), counted("misses")
+    source = Source(1)
+    for _ in range(3):
+        read(source, key="metered:1")
+    bump_now(STOCK)
+    read(source, key="metered:1")
+    assert (counted("hits") - hits, counted("misses") - misses) == (2, 2)
 
 
 # --- encoding -----------------------------------------------------------------------------------

@@ -48,6 +48,9 @@ class PaymentEventView(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
+    # Not throttled by address: every notification comes from the payments service's, on the internal
+    # network only (not on the gateway), and the signature already refuses anyone else.
+    throttle_classes = []
     domain_errors = {"post": [BadSignature, StaleSignature, PaymentAmountMismatch, PaymentMismatch]}
 
     @extend_schema(

@@ -58,9 +58,14 @@ class OrderPaymentSerializer(serializers.Serializer):
 
     id = serializers.IntegerField(source="payment_id", read_only=True, help_text="The payment's id there.")
     status = serializers.ChoiceField(source="payment_status", choices=PaymentStatus.choices, read_only=True)
-    pay_url = serializers.URLField(
-        read_only=True, help_text="Where the customer POSTs their card details to pay the order."
+    pay_url = serializers.SerializerMethodField(
+        help_text="Where the customer POSTs their card details to pay the order; null when the store "
+        "learnt of the payment only once it was paid (from the payments service's notification)."
     )
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_pay_url(self, order: Order) -> str | None:
+        return order.pay_url or None
 
 
 def order_payment_data(order: Order) -> dict | None:

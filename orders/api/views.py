@@ -1,4 +1,3 @@
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -6,6 +5,7 @@ from rest_framework.response import Response
 
 from core.idempotency import run_idempotent
 from core.idempotency_keys import HEADER, IdempotencyKeyReused, InvalidIdempotencyKey
+from core.idempotency_keys import HEADER_SCHEMA as IDEMPOTENCY_HEADER_SCHEMA
 from stocks.errors import InsufficientStock, StockLimitExceeded
 from users.models import Role
 from users.permissions import STAFF, ActionRoles
@@ -27,7 +27,7 @@ from .serializers import OrderCreateSerializer, OrderSerializer, order_payment_d
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     HEADER,
-    OpenApiTypes.STR,
+    IDEMPOTENCY_HEADER_SCHEMA,
     OpenApiParameter.HEADER,
     description=(
         "Optional. Repeating a request with the same key returns the first response and creates "

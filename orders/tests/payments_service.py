@@ -36,6 +36,11 @@ class PaymentsService:
     database: dict
     log: Path
 
+    @property
+    def api_root(self) -> str:
+        """What PAYMENTS_URL and PAYMENTS_PUBLIC_URL name: the root `/payments/...` is appended to."""
+        return f"{self.url}/api/v1"
+
     def manage(self, *args: str) -> str:
         """Run a payments `manage.py` command (its own settings and database); returns its output."""
         done = subprocess.run(
@@ -123,17 +128,19 @@ def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
         try:
             if requests.get(f"{url}/health/", timeout=1).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or a worker's first request still loading
             pass
         time.sleep(0.1)
     raise RuntimeError(f"the payments service did not start in {START_TIMEOUT} s:\n{log.read_text()}")
 
 
 @contextmanager
-def running_payments_service(*, store_url: str) -> Iterator[PaymentsService]:
+def payments_database(*, store_url: str, port: int | None = None) -> Iterator[PaymentsService]:
+    """A fresh, migrated payments database and what it takes to serve it on `port` (a free one by
+    default); nothing runs yet. The database is dropped at the end."""
     database_url = _database_url()
     database = environ.Env.db_url_config(database_url)
-    port = free_port()
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
@@ -143,39 +150,43 @@ def running_payments_service(*, store_url: str) -> Iterator[PaymentsService]:
         "SECRET_KEY": "payments-live-test-secret-key",
         "PAYMENTS_SERVICE_TOKEN": settings.PAYMENTS_SERVICE_TOKEN,
         "PAYMENTS_WEBHOOK_SECRET": settings.PAYMENTS_WEBHOOK_SECRET,
-        "PAYMENTS_PUBLIC_URL": url,
+        "PAYMENTS_PUBLIC_URL": f"{url}/api/v1",
         "STORE_URL": store_url,
         "LOG_LEVEL": "WARNING",
     }
     _recreate(database)
-    with tempfile.TemporaryDirectory() as scratch:
-        log = Path(scratch) / "payments.log"
-        service = PaymentsService(url=url, env=env, database=database, log=log)
-        service.manage("migrate", "--noinput", "-v0")
-        with log.open("w") as output:
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "store_manager.wsgi",
-                    "--bind",
-                    f"127.0.0.1:{port}",
-                    *GUNICORN,
-                ],
-                cwd=settings.BASE_DIR,
-                env=env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            service = PaymentsService(url=url, env=env, database=database, log=Path(scratch) / "payments.log")
+            service.manage("migrate", "--noinput", "-v0")
+            yield service
+    finally:
+        _drop(database)
+
+
+def gunicorn_command(url: str) -> list[str]:
+    """How payments is served, exactly as it is deployed."""
+    bind = url.removeprefix("http://")
+    return [sys.executable, "-m", "gunicorn", "store_manager.wsgi", "--bind", bind, *GUNICORN]
+
+
+@contextmanager
+def running_payments_service(*, store_url: str) -> Iterator[PaymentsService]:
+    with payments_database(store_url=store_url) as service, service.log.open("w") as output:
+        process = subprocess.Popen(
+            gunicorn_command(service.url),
+            cwd=settings.BASE_DIR,
+            env=service.env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_until_up(service.url, process, service.log)
+            yield service
+        finally:
+            process.terminate()
             try:
-                _wait_until_up(url, process, log)
-                yield service
-            finally:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-                _drop(database)
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

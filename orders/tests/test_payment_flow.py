@@ -48,7 +48,7 @@ def payments(live_server):
 def payments_here(payments, settings):
     """The store talks to the real payments service, which starts each test without payments."""
     payments.empty()
-    settings.PAYMENTS_URL = payments.url
+    settings.PAYMENTS_URL = payments.api_root
 
 
 class Store:
@@ -173,7 +173,7 @@ def test_cancelling_a_paid_order_refunds_it_first_and_returns_its_stock(
     assert (store.order(order["id"])["status"], stock_of(tea)) == ("paid", 98)
     assert payments.get(f"/api/v1/payments/{order['payment']['id']}/")["status"] == "paid"
 
-    settings.PAYMENTS_URL = payments.url
+    settings.PAYMENTS_URL = payments.api_root
     cancelled = store.post(f"/api/v1/orders/{order['id']}/cancel/")
 
     assert cancelled.status_code == 200, cancelled.text
@@ -292,7 +292,7 @@ def test_with_payments_down_orders_are_placed_fast_without_a_payment_and_get_it_
     assert breaker().snapshot()["times_opened"] == 1  # after the first 5 failed attempts
     assert stock_of(tea) == 100 - 2 * 8
 
-    settings.PAYMENTS_URL = payments.url
+    settings.PAYMENTS_URL = payments.api_root
     time.sleep(0.5)  # the cooldown: the next call is the circuit's trial
     again = store.post(f"/api/v1/orders/{orders[0]['id']}/payment/")
     assert again.status_code == 200
@@ -322,7 +322,7 @@ def test_with_payments_slow_an_order_waits_no_longer_than_the_read_timeout_then_
     assert all(elapsed < FAST - 0.3 for elapsed in latencies[3:])  # the circuit is open: no wait at all
     assert len(slow.received) == 3
 
-    settings.PAYMENTS_URL = payments.url
+    settings.PAYMENTS_URL = payments.api_root
     time.sleep(1.0)  # the cooldown: the next call is the trial
     retried = store.post(f"/api/v1/orders/{placed[0][0]['id']}/payment/")
     assert retried.status_code == 200 and retried.json()["payment"] is not None
@@ -340,7 +340,7 @@ def test_with_payments_failing_the_create_is_retried_with_its_key_and_sync_payme
     assert order["payment"] is None and elapsed < FAST
     assert [r.headers["Idempotency-Key"] for r in failing.received] == [f"order-{order['id']}"] * 3
 
-    settings.PAYMENTS_URL = payments.url
+    settings.PAYMENTS_URL = payments.api_root
     assert "1 requested" in sync_payments()
     assert store.order(order["id"])["payment"]["status"] == "pending"
 
@@ -382,7 +382,7 @@ def test_a_replayed_create_answers_the_first_order_with_its_payment_as_it_is_now
         first, _ = store.place_order(new_order, **{"Idempotency-Key": "replay-1"})
     assert first["payment"] is None
 
-    settings.PAYMENTS_URL = payments.url
+    settings.PAYMENTS_URL = payments.api_root
     response = store.post("/api/v1/orders/", new_order, **{"Idempotency-Key": "replay-1"})
 
     assert response.status_code == 201 and response.headers["Idempotent-Replayed"] == "true"

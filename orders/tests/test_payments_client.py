@@ -24,7 +24,7 @@ def stub():
 def make_client(url: str, *, retries: int = 2, threshold: int = 100, cooldown: float = 60.0, **options):
     circuit = CircuitBreaker(threshold=threshold, cooldown=cooldown)
     settings = {
-        "base_url": url,
+        "base_url": f"{url}/api/v1",  # PAYMENTS_URL names the API root
         "token": "service-token",
         "connect_timeout": 1.0,
         "read_timeout": READ_TIMEOUT,

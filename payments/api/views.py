@@ -1,4 +1,3 @@
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
@@ -6,6 +5,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.idempotency_keys import HEADER as IDEMPOTENCY_HEADER
+from core.idempotency_keys import HEADER_SCHEMA as IDEMPOTENCY_HEADER_SCHEMA
 from core.idempotency_keys import IdempotencyKeyReused, InvalidIdempotencyKey
 from core.views import HealthSerializer, database_status
 
@@ -27,7 +27,7 @@ from .serializers import (
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     IDEMPOTENCY_HEADER,
-    OpenApiTypes.STR,
+    IDEMPOTENCY_HEADER_SCHEMA,
     OpenApiParameter.HEADER,
     description=(
         "Repeating a request with the same key answers the payment it created and creates nothing "

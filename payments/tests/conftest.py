@@ -15,7 +15,7 @@ _order_ids = itertools.count(1000)
 def store_down(settings):
     """By default the store is not there: notifications fail fast and are left for a retry."""
     settings.STORE_URL = f"http://127.0.0.1:{closed_port()}"
-    settings.PAYMENTS_PUBLIC_URL = "http://payments.test"
+    settings.PAYMENTS_PUBLIC_URL = "http://payments.test/api/v1"
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ def test_a_new_payment_is_pending_live_and_has_a_random_secret():
     assert payment.status == PaymentStatus.PENDING
     assert payment.live_order_id == 41
     assert len(payment.secret) >= 40
-    assert payment.pay_path == f"/api/v1/payments/{payment.pk}/pay/{payment.secret}/"
+    assert payment.pay_path == f"/payments/{payment.pk}/pay/{payment.secret}/"
     assert statuses(payment) == ["pending"]
     assert services.payment_create(**{**REQUEST, "order_id": 42}).payment.secret != payment.secret
 

@@ -1,4 +1,4 @@
-"""The results as a table with the targets, and their record in docs/benchmarks.md.
+"""The results as tables, and their record in docs/benchmarks.md.
 
 docs/benchmarks.md keeps one section per commit, newest first, below the `RUNS` marker: a run
 replaces the section of its own commit (re-measuring a commit on a quiet machine overwrites the
@@ -12,20 +12,17 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .load import Result
+from .runner import PERCENTILES, Run
 
 RUNS = "<!-- bench:runs -->"
-# (numerator, denominator, minimum) of throughput ratios, by scenario key.
-TARGETS = (("warm", "disabled", 10.0), ("warm", "health", 0.5))
-# The scenarios compared side by side: the same data by REST and by GraphQL.
-COMPARED = ("rest", "graphql")
+# The chart is redrawn at every run: only the newest section shows it.
+CHART_LINE = "![The latest run: throughput and latency percentiles of every request]"
 COLUMNS = (
     "scenario",
+    "request",
     "requests",
     "req/s",
-    "p50 ms",
-    "p95 ms",
-    "p99 ms",
+    *(f"p{p} ms" for p in PERCENTILES),
     "errors",
     "5xx",
     "bytes/resp",
@@ -34,126 +31,89 @@ COLUMNS = (
 )
 
 
-def _cores(value: float | None) -> str:
-    return "same" if value is None else f"{value:.2f}"
-
-
-def _row(result: Result) -> tuple[str, ...]:
-    return (
-        result.scenario.title,
-        f"{result.requests:,}",
-        f"{result.throughput:,.1f}",
-        *(f"{result.percentile_ms(p):.1f}" for p in (50, 95, 99)),
-        str(result.errors),
-        str(result.failures),
-        f"{result.mean_bytes:,.0f}",
-        _cores(result.server_cores),
-        _cores(result.client_cores),
-    )
-
-
-def _markdown(rows: list[tuple[str, ...]]) -> str:
+def _markdown(rows: list[tuple[str, ...]], text_columns: int = 1) -> str:
     """A Markdown table of `rows` (the first is the header), aligned for the terminal too."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
 
     def line(cells):
         padded = [
-            cells[0].ljust(widths[0]),
-            *(c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)),
+            c.ljust(w) if i < text_columns else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
         ]
         return f"| {' | '.join(padded)} |"
 
-    rule = line(["-" * widths[0], *("-" * (w - 1) + ":" for w in widths[1:])])
+    rule = line(["-" * w if i < text_columns else "-" * (w - 1) + ":" for i, w in enumerate(widths)])
     return "\n".join([line(rows[0]), rule, *map(line, rows[1:])])
 
 
-def table(results: list[Result]) -> str:
-    """Every scenario, and the labelled requests of a mixed one in rows of their own."""
-    return _markdown([COLUMNS, *(_row(row) for result in results for row in result.rows())])
+def table(runs: list[Run]) -> str:
+    """Each scenario's last run, a row per request; the CPU figures are the whole scenario's."""
+    rows = [COLUMNS]
+    for run in runs:
+        for position, row in enumerate(run.rows):
+            first = position == 0
+            rows.append(
+                (
+                    run.scenario.title if first else "",
+                    row.name,
+                    f"{row.requests:,}",
+                    f"{row.throughput:,.1f}",
+                    *(f"{row.percentiles_ms[p]:.0f}" for p in PERCENTILES),
+                    str(row.failures),
+                    str(row.server_errors),
+                    f"{row.mean_bytes:,.0f}",
+                    f"{run.server_cores:.2f}" if first else "",
+                    f"{run.client_cores:.2f}" if first else "",
+                )
+            )
+    return _markdown(rows, text_columns=2)
 
 
-def _cpu_ms(result: Result) -> float:
-    """Milliseconds of gunicorn CPU per answer (MariaDB's and Redis's are not in it)."""
-    return result.server_cores * 1000 / result.throughput if result.throughput else float("nan")
+def runs_table(runs: dict[str, list[Run]]) -> str:
+    """Every run of every scenario: its throughput, and its servers' workers' memory after it."""
+    rows = [("scenario", "req/s per run", "workers' RSS MiB after each run", "RSS run 2 -> 3")]
+    for key_runs in runs.values():
+        servers = list(key_runs[0].rss_mib)
+        memory = "; ".join(
+            f"{server} " + " / ".join(f"{run.rss_mib[server]:.0f}" for run in key_runs) for server in servers
+        )
+        growth = (
+            "; ".join(
+                f"{(key_runs[2].rss_mib[s] - key_runs[1].rss_mib[s]) / key_runs[1].rss_mib[s]:+.1%}"
+                for s in servers
+            )
+            if len(key_runs) >= 3
+            else "n/a"
+        )
+        rows.append(
+            (
+                key_runs[0].scenario.title,
+                " / ".join(f"{run.throughput:,.1f}" for run in key_runs),
+                memory,
+                growth,
+            )
+        )
+    return _markdown(rows, text_columns=1)
 
 
-def comparison(results: list[Result]) -> str:
-    """REST and GraphQL side by side for the same data, and GraphQL's figures over REST's."""
-    by_key = {result.scenario.key: result for result in results}
-    rest, graphql = (by_key[key] for key in COMPARED)
+def comparison(rest: Run, graphql: Run) -> str:
+    """REST and GraphQL side by side for the same data (issue 4), and GraphQL's figures over REST's."""
+
+    def cpu_ms(run: Run) -> float:
+        return run.server_cores * 1000 / run.throughput if run.throughput else float("nan")
+
     measures = (
-        ("req/s", lambda r: r.throughput, "{:,.1f}"),
-        ("p50 ms", lambda r: r.percentile_ms(50), "{:.1f}"),
-        ("p95 ms", lambda r: r.percentile_ms(95), "{:.1f}"),
-        ("bytes/resp (mean)", lambda r: r.mean_bytes, "{:,.0f}"),
-        ("gunicorn CPU ms/resp", _cpu_ms, "{:.2f}"),
-        ("errors / 5xx", None, None),
+        ("req/s", lambda run: run.throughput, "{:,.1f}"),
+        ("p50 ms", lambda run: run.rows[0].percentiles_ms[50], "{:.0f}"),
+        ("p95 ms", lambda run: run.rows[0].percentiles_ms[95], "{:.0f}"),
+        ("bytes/resp (mean)", lambda run: run.rows[0].mean_bytes, "{:,.0f}"),
+        ("gunicorn CPU ms/resp", cpu_ms, "{:.2f}"),
     )
     rows = [("stock of 100 articles, as a supplier", "REST", "GraphQL", "GraphQL / REST")]
     for name, measure, form in measures:
-        if measure is None:
-            rows.append((name, *(f"{r.errors} / {r.failures}" for r in (rest, graphql)), ""))
-            continue
         a, b = measure(rest), measure(graphql)
         rows.append((name, form.format(a), form.format(b), f"{b / a:.2f}x" if a else "n/a"))
     return _markdown(rows)
-
-
-def _supplier_mix(result: Result) -> str:
-    rows = result.rows()
-    total = sum(row.requests for row in rows)
-    shares = ", ".join(
-        f"{row.scenario.title.removeprefix(result.scenario.title + ': ')} {row.throughput:,.1f} req/s "
-        f"({row.requests / total:.0%})"
-        for row in rows
-    )
-    return (
-        f"{result.scenario.title}: {total / result.seconds:,.1f} req/s in all: {shares}; "
-        f"gunicorn used {result.server_cores:.2f} cores"
-    )
-
-
-def failure_check(results: list[Result], log_failures: int) -> tuple[bool, str]:
-    """Whether the server failed nowhere (no 5xx, every request answered, no failure in its log)."""
-    rows = [row for result in results for row in result.rows()]
-    failures = sum(row.failures for row in rows)
-    body_errors = sum(row.body_errors for row in rows)
-    passed = not failures and not log_failures
-    return passed, (
-        f"No 5xx (payments not served; no scenario calls it): {failures} 5xx answers or requests "
-        f"without an answer in {len(rows)} rows, {log_failures} failure lines in gunicorn's logs, "
-        f"{body_errors} GraphQL errors: {'PASS' if passed else 'FAIL'}"
-    )
-
-
-def verdicts(results: list[Result], log_failures: int = 0) -> list[str]:
-    by_key = {result.scenario.key: result for result in results}
-    lines = []
-    for numerator, denominator, minimum in TARGETS:
-        top, bottom = by_key[numerator], by_key[denominator]
-        ratio = top.throughput / bottom.throughput if bottom.throughput else float("inf")
-        verdict = "PASS" if ratio >= minimum else "FAIL"
-        lines.append(
-            f"{top.scenario.title} / {bottom.scenario.title} throughput: {ratio:.2f}x "
-            f"(target >= {minimum:g}x): {verdict}"
-        )
-    cold = by_key["cold"]
-    lines.append(
-        f"{cold.scenario.title}: {cold.cache_hits:,} of {cold.requests:,} timed reads were cache hits "
-        "(an ETag another read had already received)"
-    )
-    if "supplier" in by_key:
-        lines.append(_supplier_mix(by_key["supplier"]))
-    if all(key in by_key for key in COMPARED):
-        rest, graphql = (by_key[key] for key in COMPARED)
-        lines.append(
-            f"REST vs GraphQL, stock of 100 articles: GraphQL {graphql.throughput / rest.throughput:.2f}x "
-            f"REST's req/s, {graphql.percentile_ms(95) / rest.percentile_ms(95):.2f}x its p95, "
-            f"{graphql.mean_bytes / rest.mean_bytes:.2f}x its bytes per answer, "
-            f"{_cpu_ms(graphql) / _cpu_ms(rest):.2f}x its gunicorn CPU per answer"
-        )
-    lines.append(failure_check(results, log_failures)[1])
-    return lines
 
 
 def _first_match(path: str, pattern: str, default: str = "unknown") -> str:
@@ -179,48 +139,66 @@ def _git(*args: str) -> str:
 
 
 def section(
-    results: list[Result],
+    runs: dict[str, list[Run]],
     *,
     versions: dict[str, str],
-    server: str,
+    servers: str,
     load: str,
     command: str,
-    log_failures: int,
-):
-    """The Markdown section of this run, and the commit it is recorded under."""
+    locust: tuple[str, str],
+    verdicts: list[str],
+    notes: list[str],
+    chart: str | None,
+) -> tuple[str, str]:
+    """The Markdown section of this run, and the commit it is recorded under.
+
+    `locust` is a scenario's title and the Locust command line of its runs.
+    """
     commit = _git("rev-parse", "--short", "HEAD")
     changed = " (with uncommitted changes)" if _git("status", "--porcelain", "--untracked-files=no") else ""
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    last = [key_runs[-1] for key_runs in runs.values()]
     lines = [
         f"<!-- bench:commit={commit} -->",
         f"## {when}, commit {commit}{changed}",
         "",
         f"- Machine: {machine()}",
         "- Versions: " + ", ".join(f"{name} {number}" for name, number in versions.items()),
-        f"- Server: {server}",
+        f"- Servers: {servers}",
         f"- Load: {load}",
         f"- Command: `{command}`",
+        f"- Locust, each run ({locust[0]}; the others differ by users and classes): `{locust[1]}`",
         "",
-        table(results),
+        *([f"{CHART_LINE}({chart})", ""] if chart else []),
+        table(last),
         "",
-        *(f"- {line}" for line in verdicts(results, log_failures)),
+        *(f"- {line}" for line in verdicts),
+        *(f"- {line}" for line in notes),
+        "",
+        "Every run (the table above shows the last):",
+        "",
+        runs_table(runs),
     ]
-    if all(key in {result.scenario.key for result in results} for key in COMPARED):
+    if "rest" in runs and "graphql" in runs:
         lines += [
             "",
             "REST vs GraphQL, the stock of 100 articles as the same supplier "
             "(see 'REST and GraphQL for the same data' above):",
             "",
-            comparison(results),
+            comparison(runs["rest"][-1], runs["graphql"][-1]),
         ]
     return commit, "\n".join(lines) + "\n"
 
 
 def record(path: Path, commit: str, text: str) -> None:
     """Put this run's section first, in place of an earlier one of the same commit."""
-    head, marker, runs = path.read_text().partition(RUNS)
+    head, marker, recorded = path.read_text().partition(RUNS)
     if not marker:
         raise SystemExit(f"bench: {path} has no {RUNS} line to record the runs under")
-    sections = [s.strip() for s in re.split(r"(?m)^(?=<!-- bench:commit=)", runs) if s.strip()]
-    kept = [s for s in sections if not s.startswith(f"<!-- bench:commit={commit} -->")]
+    sections = [s.strip() for s in re.split(r"(?m)^(?=<!-- bench:commit=)", recorded) if s.strip()]
+    kept = [
+        "\n".join(line for line in s.splitlines() if not line.startswith(CHART_LINE))
+        for s in sections
+        if not s.startswith(f"<!-- bench:commit={commit} -->")
+    ]
     path.write_text(head + marker + "\n\n" + "\n\n".join([text.strip(), *kept]) + "\n")

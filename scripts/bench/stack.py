@@ -1,8 +1,8 @@
-"""The stack under test: a fresh MariaDB database, a flushed Redis DB, and gunicorn serving the store.
+"""The stack under load: fresh MariaDB databases, a flushed Redis DB, gunicorn serving store and payments.
 
-Only the servers come from the environment (DATABASE_URL, REDIS_URL): the database `store_bench`
-and Redis DB 9 are the benchmark's own, dropped and flushed at every run, so a benchmark never
-touches the data of `make run` or of the tests.
+Only the servers come from the environment (DATABASE_URL, REDIS_URL): the databases `store_bench` and
+`payments_bench` and Redis DB 9 are the benchmark's own, dropped and flushed at every run, so a
+benchmark never touches the data of `make run` or of the tests.
 """
 
 import http.client
@@ -13,6 +13,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,29 +27,41 @@ import redis
 
 from scripts.check_services import check_database, check_redis
 
-from .load import HOST
-
 ROOT = Path(__file__).resolve().parents[2]
 LOG_DIR = ROOT / "var" / "bench"
-DATABASE = "store_bench"
+HOST = "127.0.0.1"
+STORE_DATABASE = "store_bench"
+PAYMENTS_DATABASE = "payments_bench"
 REDIS_DB = 9
-# issue 7's "realistic store"; the stock report reads the 1,000 articles.
+# issue 7's realistic store: 1,000 articles, 500 customers, 10,000 past orders (about 1 in 10 cancelled).
 SEED = ("--articles", "1000", "--customers", "500", "--orders", "10000", "--seed", "1")
 # Demo logins created by `manage.py seed`.
 CLERK = {"username": "clerk", "password": "clerk-demo-pass"}
 SUPPLIER = {"username": "supplier", "password": "supplier-demo-pass"}
+# Every throttling budget of the store (THROTTLE_RATES) is set to this: the bench measures the
+# service, not its rate limits (each request still spends from its budget in Redis).
+UNTHROTTLED_RATE = "1000000/s"
+GUNICORN_CONFIG = ROOT / "gunicorn.conf.py"
 READY_TIMEOUT_SECONDS = 60
 
 
 @dataclass(frozen=True)
 class Stack:
-    env: dict[str, str]
+    store_env: dict[str, str]
+    payments_env: dict[str, str]
+    store_port: int
+    payments_port: int
     versions: dict[str, str]
 
 
+def _server_url(variable: str, default: str, database: str) -> str:
+    return urlparse(os.environ.get(variable, default))._replace(path=f"/{database}").geturl()
+
+
 def _reset_database(url: str) -> str:
-    """Drop and re-create the benchmark's database; the server's version."""
+    """Drop and re-create the database of `url`; the server's version."""
     parts = urlparse(url)
+    name = parts.path.lstrip("/")
     connection = MySQLdb.connect(
         host=parts.hostname or HOST,
         port=parts.port or 3306,
@@ -57,8 +70,8 @@ def _reset_database(url: str) -> str:
     )
     try:
         cursor = connection.cursor()
-        cursor.execute(f"DROP DATABASE IF EXISTS `{DATABASE}`")
-        cursor.execute(f"CREATE DATABASE `{DATABASE}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
         cursor.execute("SELECT VERSION()")
         return cursor.fetchone()[0]
     finally:
@@ -76,10 +89,46 @@ def _manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
 
 
-def prepare() -> Stack:
-    """A migrated and seeded store in a fresh database, and the environment to serve it."""
-    server = urlparse(os.environ.get("DATABASE_URL", "mysql://root@127.0.0.1:3306"))
-    database_url = server._replace(path=f"/{DATABASE}").geturl()
+def store_state(env: dict[str, str], *args: str) -> dict:
+    """What `python -m scripts.bench.store_state ARGS` prints (JSON, its last line), run inside the
+    store's Django."""
+    done = subprocess.run(
+        [sys.executable, "-m", "scripts.bench.store_state", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        raise SystemExit(f"bench: store_state {' '.join(args)} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def _wire_store(env: dict[str, str], payments_port: int) -> dict[str, str]:
+    """The store's settings that follow from its code: the payments URL (its default, whether the
+    service's root or its API root, moved to our port) and every throttling scope set very high."""
+    defaults = store_state(
+        {k: v for k, v in env.items() if k not in ("PAYMENTS_URL", "THROTTLE_RATES")}, "settings"
+    )
+    payments_url = urlparse(defaults["payments_url"])._replace(netloc=f"{HOST}:{payments_port}").geturl()
+    wired = {"PAYMENTS_URL": payments_url}
+    if defaults["throttle_scopes"]:
+        wired["THROTTLE_RATES"] = ",".join(
+            f"{scope}={UNTHROTTLED_RATE}" for scope in defaults["throttle_scopes"]
+        )
+    return wired
+
+
+def prepare(*, payments: bool) -> Stack:
+    """Migrated databases, the store seeded, and the environment of each service (not started yet)."""
+    database_url = _server_url("DATABASE_URL", "mysql://root@127.0.0.1:3306", STORE_DATABASE)
+    payments_database_url = _server_url("PAYMENTS_DATABASE_URL", database_url, PAYMENTS_DATABASE)
     redis_url = urlparse(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379"))._replace(path=f"/{REDIS_DB}")
     redis_url = redis_url.geturl()
     for problem in (check_database(database_url), check_redis(redis_url)):
@@ -87,27 +136,72 @@ def prepare() -> Stack:
             raise SystemExit(f"bench: {problem}")
     versions = {
         "Python": sys.version.split()[0],
+        "Django": version("django"),
         "MariaDB": _reset_database(database_url),
         "Redis": _reset_redis(redis_url),
-        "Django": version("django"),
         "gunicorn": version("gunicorn"),
+        "Locust": version("locust"),
     }
-    env = {
+    store_port, payments_port = _free_port(), _free_port()
+    shared = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "store_manager.settings.store",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(50),
-        # The store refuses to start without the secrets it shares with payments (not served here).
         "PAYMENTS_SERVICE_TOKEN": secrets.token_urlsafe(32),
         "PAYMENTS_WEBHOOK_SECRET": secrets.token_urlsafe(32),
         "ALLOWED_HOSTS": HOST,
     }
-    print(f"bench: migrating and seeding {DATABASE} ({' '.join(SEED)})", flush=True)
-    _manage(env, "migrate", "--noinput", "-v0")
-    _manage(env, "seed", *SEED)
-    return Stack(env, versions)
+    store_env = {
+        **shared,
+        "DJANGO_SETTINGS_MODULE": "store_manager.settings.store",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+    }
+    payments_env = {
+        **shared,
+        "DJANGO_SETTINGS_MODULE": "store_manager.settings.payments",
+        "PAYMENTS_DATABASE_URL": payments_database_url,
+        "PAYMENTS_PUBLIC_URL": f"http://{HOST}:{payments_port}/api/v1",  # the API root pay_urls start with
+        "STORE_URL": f"http://{HOST}:{store_port}",
+    }
+    store_env |= _wire_store(store_env, payments_port)
+    print(f"bench: migrating and seeding {STORE_DATABASE} ({' '.join(SEED)})", flush=True)
+    _manage(store_env, "migrate", "--noinput", "-v0")
+    _manage(store_env, "seed", *SEED)
+    if payments:
+        _reset_database(payments_database_url)
+        print(f"bench: migrating {PAYMENTS_DATABASE}", flush=True)
+        _manage(payments_env, "migrate", "--noinput", "-v0")
+    return Stack(store_env, payments_env, store_port, payments_port, versions)
+
+
+def _process_tree(root: int) -> dict[int, list[str]]:
+    """`root` and its children, each with the fields of its /proc/PID/stat after the command name."""
+    tree = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process has gone
+            continue
+        pid = int(stat.parent.name)
+        if root in (pid, int(fields[1])):
+            tree[pid] = fields
+    return tree
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time used so far by `pid` and its children (utime + stime, from /proc)."""
+    ticks = sum(int(fields[11]) + int(fields[12]) for fields in _process_tree(pid).values())
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _rss_mib(pid: int) -> float:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
+    return int(match.group(1)) / 1024 if match else 0.0
 
 
 # A line of gunicorn's log telling of a failure: Django's `django.request` errors (the 5xx), gunicorn's
@@ -117,26 +211,37 @@ _FAILURE_LINE = re.compile(r"\bERROR\b|\bCRITICAL\b|^Traceback", re.MULTILINE)
 
 @dataclass(frozen=True)
 class Server:
+    name: str
+    # "store" or "payments", as its settings module says.
+    service: str
     port: int
     pid: int
     log: Path
 
-    def request(self, method: str, path: str, *, token: str = "", body=None) -> tuple[int, bytes]:
-        headers = {"Accept": "application/json", "Content-Type": "application/json"}
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def request(
+        self, method: str, path: str, *, token: str = "", body=None, headers=None
+    ) -> tuple[int, bytes]:
+        sent = {"Accept": "application/json", "Content-Type": "application/json", **(headers or {})}
         if token:
-            headers["Authorization"] = f"Token {token}"
+            sent["Authorization"] = f"Token {token}"
         connection = http.client.HTTPConnection(HOST, self.port, timeout=30)
         try:
-            connection.request(method, path, body and json.dumps(body), headers)
+            connection.request(method, path, None if body is None else json.dumps(body), sent)
             response = connection.getresponse()
             return response.status, response.read()
         finally:
             connection.close()
 
-    def token(self, credentials: dict[str, str] = CLERK) -> str:
+    def token(self, credentials: dict[str, str]) -> str:
         status, body = self.request("POST", "/api/v1/auth/token/", body=credentials)
         if status != 200:
-            raise RuntimeError(f"no token for the demo {credentials['username']}: {status} {body[:200]!r}")
+            raise SystemExit(
+                f"bench: no token for the demo {credentials['username']}: {status} {body[:200]!r}"
+            )
         return json.loads(body)["token"]
 
     def failure_lines(self) -> int:
@@ -144,66 +249,78 @@ class Server:
         return len(_FAILURE_LINE.findall(self.log.read_text(errors="replace")))
 
     def cpu_seconds(self) -> float:
-        """CPU time used so far by the gunicorn master and its workers (from /proc)."""
-        ticks = 0
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:  # the process has gone
-                continue
-            if self.pid in (int(stat.parent.name), int(fields[1])):  # itself or its child
-                ticks += int(fields[11]) + int(fields[12])  # utime + stime
-        return ticks / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.pid)
+
+    def workers(self) -> list[int]:
+        return sorted(pid for pid in _process_tree(self.pid) if pid != self.pid)
+
+    def workers_rss_mib(self) -> float:
+        """The resident memory of its workers together (the master forks them and serves nothing)."""
+        return sum(_rss_mib(pid) for pid in self.workers())
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
-
-
-def _wait_ready(server: Server, process: subprocess.Popen, log: Path) -> None:
+def _wait_ready(server: Server, process: subprocess.Popen) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with status {process.returncode}: see {log}")
+            raise SystemExit(
+                f"bench: gunicorn ({server.name}) exited with status {process.returncode}: see {server.log}"
+            )
         try:
             if server.request("GET", "/health/ready/")[0] == 200:
                 return
         except OSError:
             pass
         time.sleep(0.2)
-    raise RuntimeError(f"gunicorn was not ready after {READY_TIMEOUT_SECONDS} s: see {log}")
+    raise SystemExit(
+        f"bench: gunicorn ({server.name}) was not ready after {READY_TIMEOUT_SECONDS} s: see {server.log}"
+    )
+
+
+def gunicorn_command(*, port: int, workers: int, threads: int, connections: int) -> list[str]:
+    """gunicorn on the repository's gunicorn.conf.py when there is one, these settings winning.
+
+    A gthread worker accepts connections while it holds fewer than `--worker-connections` (1,000 by
+    default), and Locust's users all connect at once and keep their connection: left to the default,
+    one worker may take most of them and serve them on its one core while the other idles (seen: 15 of
+    16 connections on one worker). `connections`, the users divided by the workers, splits them evenly.
+    `--max-requests 0`: no worker is recycled, so its memory tells whether it leaks. No control socket:
+    every gunicorn would otherwise open the same one (~/.gunicorn/gunicorn.ctl).
+    """
+    command = [sys.executable, "-m", "gunicorn", "store_manager.wsgi:application"]
+    if GUNICORN_CONFIG.exists():
+        command += ["-c", str(GUNICORN_CONFIG.relative_to(ROOT))]
+    command += ["--bind", f"{HOST}:{port}", "--workers", str(workers), "--threads", str(threads)]
+    return [*command, "--worker-connections", str(connections), "--max-requests", "0", "--no-control-socket"]
 
 
 @contextmanager
 def serve(
-    stack: Stack, *, name: str, workers: int, threads: int, connections: int, cache: bool
+    env: dict[str, str], *, name: str, port: int, workers: int, threads: int, connections: int
 ) -> Iterator[Server]:
-    """gunicorn serving the store on a free port until the block ends, however it ends.
+    """gunicorn serving `env`'s service on `port` until the block ends, however it ends.
 
-    A gthread worker accepts connections as long as it holds fewer than `--worker-connections`
-    (1,000 by default), and the clients all connect at the same instant and keep their connection:
-    left to the default, one worker may take most of them and serve them on its one core while the
-    other idles (seen: 15 of 16 connections on one worker; a whole scenario at 1.00 server cores).
-    `connections` per worker, the clients divided by the workers, splits them evenly.
-
-    It runs in its own session so that a Ctrl-C reaches only the benchmark, which stops it.
+    It runs in its own session so that a Ctrl-C reaches only the benchmark, which stops it, and with a
+    fresh directory for the Prometheus metrics its workers share.
     """
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     log = LOG_DIR / f"gunicorn-{name}.log"
-    port = _free_port()
-    command = [sys.executable, "-m", "gunicorn", "store_manager.wsgi:application"]
-    command += ["--bind", f"{HOST}:{port}", "--workers", str(workers), "--threads", str(threads)]
-    command += ["--worker-connections", str(connections)]
-    env = {**stack.env, "READ_CACHE_ENABLED": "1" if cache else "0"}
-    with log.open("w") as output:
+    command = gunicorn_command(port=port, workers=workers, threads=threads, connections=connections)
+    with tempfile.TemporaryDirectory(prefix=f"bench-metrics-{name}-") as metrics, log.open("w") as output:
+        server_env = {
+            **env,
+            "PORT": str(port),
+            "GUNICORN_WORKERS": str(workers),
+            "GUNICORN_THREADS": str(threads),
+            "PROMETHEUS_MULTIPROC_DIR": metrics,
+        }
         process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            command, cwd=ROOT, env=server_env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
         )
         try:
-            server = Server(port, process.pid, log)
-            _wait_ready(server, process, log)
+            service = env["DJANGO_SETTINGS_MODULE"].rsplit(".", 1)[-1]
+            server = Server(name, service, port, process.pid, log)
+            _wait_ready(server, process)
             yield server
         finally:
             process.terminate()

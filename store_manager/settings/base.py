@@ -4,9 +4,12 @@ Everything that differs between machines comes from the environment; the default
 embedded setup (a SQLite file, an in-process cache) so a newcomer runs the store with one command.
 """
 
+import re
 from pathlib import Path
 
 import environ
+
+from core.logging import log_format, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -31,7 +34,17 @@ USE_I18N = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Proxies whose X-Forwarded-For/-Proto are believed (comma-separated addresses or networks, e.g. the
+# gateway's 172.28.0.10); empty trusts nobody. core.proxies drops those headers from anyone else, so
+# SECURE_PROXY_SSL_HEADER only ever sees a trusted proxy's word: it must stay first in MIDDLEWARE.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
 MIDDLEWARE = [
+    "core.proxies.TrustedProxyMiddleware",
+    # Then the request id (core/request_id.py) for every later log line, and the request metrics.
+    "core.request_id.RequestIdMiddleware",
+    "core.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -124,10 +137,26 @@ def cache_from_env() -> dict:
     }
 
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-}
+def rates_from_env(variable: str, defaults: dict[str, str]) -> dict[str, str]:
+    """`defaults`, with the rates `variable` gives (`clerk_write=600/min,anon=120/min`) in their place.
+
+    An unknown scope or a malformed rate stops the service at start rather than being ignored.
+    """
+    rates = env.dict(variable, default={})
+    for scope, rate in rates.items():
+        if scope not in defaults:
+            raise environ.ImproperlyConfigured(
+                f"{variable}: unknown scope {scope!r} (known: {', '.join(defaults)})."
+            )
+        if not re.fullmatch(r"[0-9]+/(s|sec|m|min|h|hour|d|day)", rate):
+            raise environ.ImproperlyConfigured(
+                f"{variable}: {scope}={rate!r} is not a rate like 600/min (per s, min, hour or day)."
+            )
+    return {**defaults, **rates}
+
+
+# JSON lines with the request id (core/logging.py); LOG_FORMAT=plain for text, the default with DEBUG on.
+LOGGING = logging_config(log_format=log_format(debug=DEBUG), level=env.str("LOG_LEVEL", default="INFO"))
+
+# `/metrics` (core/metrics.py) is on the internal network only; when set, it also needs this bearer token.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

@@ -18,6 +18,10 @@ INSTALLED_APPS = [
 # No sessions nor logins here (no ambient credentials to forge requests with); CSRF stays on anyway,
 # for whatever view ever gets added without DRF.
 MIDDLEWARE = [
+    # First: X-Forwarded-* only from the gateway (TRUSTED_PROXIES, settings.base).
+    "core.proxies.TrustedProxyMiddleware",
+    "core.request_id.RequestIdMiddleware",
+    "core.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -42,8 +46,9 @@ DATABASES = {"default": database_from_env("payments.sqlite3", variable="PAYMENTS
 # are signed with PAYMENTS_WEBHOOK_SECRET.
 PAYMENTS_SERVICE_TOKEN = shared_secret("PAYMENTS_SERVICE_TOKEN")
 PAYMENTS_WEBHOOK_SECRET = shared_secret("PAYMENTS_WEBHOOK_SECRET")
-# Where paying clients reach this service (the gateway in production): the base of every pay_url.
-PAYMENTS_PUBLIC_URL = env.str("PAYMENTS_PUBLIC_URL", default="http://127.0.0.1:8001")
+# Where paying clients reach this service's API root (the gateway's /payments-api in production): every
+# pay_url is it + `/payments/{id}/pay/{secret}/`.
+PAYMENTS_PUBLIC_URL = env.str("PAYMENTS_PUBLIC_URL", default="http://127.0.0.1:8001/api/v1")
 # Where the store listens for payment events.
 STORE_URL = env.str("STORE_URL", default="http://127.0.0.1:8000")
 

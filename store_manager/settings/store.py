@@ -1,7 +1,7 @@
 """Settings of the store service (users, articles, stock, orders)."""
 
 from .base import *  # noqa: F403
-from .base import cache_from_env, database_from_env, env, shared_secret
+from .base import cache_from_env, database_from_env, env, rates_from_env, shared_secret
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -28,6 +28,10 @@ ROOT_URLCONF = "store_manager.urls"
 WSGI_APPLICATION = "store_manager.wsgi.application"
 
 DATABASES = {"default": database_from_env("store.sqlite3")}
+
+# gunicorn serves no files: where nothing in front of the store serves them (the container image), the
+# store serves what `collectstatic` gathered in STATIC_ROOT (admin, browsable API, Swagger UI, GraphiQL).
+SERVE_STATIC = env.bool("SERVE_STATIC", default=False)
 CACHES = {"default": cache_from_env()}
 
 AUTH_USER_MODEL = "users.User"
@@ -63,7 +67,31 @@ REST_FRAMEWORK = {
     "NON_FIELD_ERRORS_KEY": "non_field_errors",
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Per user and role, reads and writes apart; rates in THROTTLE_RATES below (core/throttling.py).
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttling.RoleRateThrottle"],
 }
+
+# Requests per user (`<role>_read`, `<role>_write`: POST/PUT/PATCH/DELETE and GraphQL mutations), per
+# client address when anonymous (`anon`), and token requests per address (`login`). Defence in depth:
+# a bit looser than the gateway's per-client limit on any one route, so the gateway answers first,
+# except where only the store can tell (a supplier's GraphQL mutations, customers); the numbers are
+# explained in docs/adr/0009-throttling.md. Any of them can be set from the environment, e.g.
+# THROTTLE_RATES=clerk_write=600/min,anon=240/min.
+THROTTLE_RATES = rates_from_env(
+    "THROTTLE_RATES",
+    {
+        "manager_read": "1500/min",
+        "manager_write": "720/min",
+        "clerk_read": "1500/min",
+        "clerk_write": "720/min",
+        "supplier_read": "1500/min",
+        "supplier_write": "180/min",
+        "customer_read": "600/min",
+        "customer_write": "60/min",
+        "anon": "60/min",
+        "login": "20/min",
+    },
+)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Store Manager API",
@@ -101,8 +129,9 @@ READ_CACHE_ENABLED = env.bool("READ_CACHE_ENABLED", default=True)
 READ_CACHE_TTL_SECONDS = env.int("READ_CACHE_TTL_SECONDS", default=300)
 
 # The payments service (docs/adr/0005-payments-service.md): where it is, the secrets both services
-# share, and how long an order waits for it (orders/payments_client.py).
-PAYMENTS_URL = env.str("PAYMENTS_URL", default="http://127.0.0.1:8001")
+# share, and how long an order waits for it (orders/payments_client.py). PAYMENTS_URL is its API root:
+# the client appends `/payments/...` (the gateway's `/payments-api` in production, docs/adr/0008-gateway.md).
+PAYMENTS_URL = env.str("PAYMENTS_URL", default="http://127.0.0.1:8001/api/v1")
 PAYMENTS_SERVICE_TOKEN = shared_secret("PAYMENTS_SERVICE_TOKEN")
 PAYMENTS_WEBHOOK_SECRET = shared_secret("PAYMENTS_WEBHOOK_SECRET")
 PAYMENTS_CURRENCY = env.str("PAYMENTS_CURRENCY", default="CAD")

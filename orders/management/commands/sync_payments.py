@@ -3,14 +3,18 @@
 The safety net under the payment notifications (docs/adr/0005-payments-service.md): run it from
 cron, say every few minutes. Each run checks at most `--limit` orders, newest first; running it again
 changes nothing more. It stops at the first sign that payments is unavailable (the rest waits for the
-next run) and then exits with an error.
+next run) and then exits with an error. With `--loop` it runs a round every `--interval` seconds
+instead (the payments-sync worker of docker-compose.yml), and an unavailable payments service only
+ends the round.
 """
 
 from collections import Counter
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import DomainError
+from core.worker import repeat
 from orders import selectors, services
 from orders.errors import PaymentServiceUnavailable
 
@@ -31,10 +35,33 @@ class Command(BaseCommand):
             default=30,
             help="Only orders placed in the last N days (default 30; 0 for all).",
         )
+        parser.add_argument("--loop", action="store_true", help="Keep syncing until interrupted.")
+        parser.add_argument(
+            "--interval", type=float, default=300.0, help="Seconds between rounds with --loop (default 300)."
+        )
+        parser.add_argument(
+            "--heartbeat", type=Path, help="With --loop, a file touched after each round (for healthchecks)."
+        )
 
-    def handle(self, *args, limit: int, max_age_days: int, **options):
+    def handle(self, *args, limit: int, max_age_days: int, loop: bool, interval: float, heartbeat, **options):
         if limit < 1:
             raise CommandError("--limit must be at least 1.")
+        if not loop:
+            self._sync(limit=limit, max_age_days=max_age_days)
+            return
+
+        def sync_round() -> None:
+            try:
+                self._sync(limit=limit, max_age_days=max_age_days)
+            except CommandError as error:
+                self.stderr.write(str(error))
+
+        try:
+            repeat(sync_round, interval=interval, heartbeat=heartbeat)
+        except KeyboardInterrupt:
+            self.stdout.write("Stopped.")
+
+    def _sync(self, *, limit: int, max_age_days: int) -> None:
         order_ids = selectors.order_ids_to_sync(limit=limit, max_age_days=max_age_days)
         outcomes = Counter()
         unavailable = None

@@ -4,10 +4,11 @@ Each failed attempt pushes its notification back with an exponential backoff (pa
 so running this often (cron, or `--loop`) costs a store that is down almost nothing.
 """
 
-import time
+from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
+from core.worker import repeat
 from payments.notifier import notifications_deliver_due
 
 
@@ -20,15 +21,20 @@ class Command(BaseCommand):
         parser.add_argument(
             "--interval", type=float, default=5.0, help="Seconds between rounds with --loop (default 5)."
         )
+        parser.add_argument(
+            "--heartbeat", type=Path, help="With --loop, a file touched after each round (for healthchecks)."
+        )
 
-    def handle(self, *args, limit, loop, interval, **options):
+    def handle(self, *args, limit, loop, interval, heartbeat, **options):
+        def deliver(*, quiet: bool) -> None:
+            report = notifications_deliver_due(limit=limit)
+            if report.delivered or report.failed or not quiet:
+                self.stdout.write(f"Delivered {report.delivered}, failed {report.failed}.")
+
+        if not loop:
+            deliver(quiet=False)
+            return
         try:
-            while True:
-                report = notifications_deliver_due(limit=limit)
-                if report.delivered or report.failed or not loop:
-                    self.stdout.write(f"Delivered {report.delivered}, failed {report.failed}.")
-                if not loop:
-                    return
-                time.sleep(interval)
+            repeat(lambda: deliver(quiet=True), interval=interval, heartbeat=heartbeat)
         except KeyboardInterrupt:
             self.stdout.write("Stopped.")

@@ -1,0 +1,109 @@
+"""`X-Forwarded-*` headers, believed only from the proxies we run: the gateway (TRUSTED_PROXIES).
+
+Behind KrakenD every request's peer is the gateway, so the client's address and the scheme it used
+come from the headers the gateway adds. Anyone reaching a service directly could send the same
+headers, so `TrustedProxyMiddleware` honours them only when the peer is a trusted proxy and removes
+them otherwise. It runs first: Django's SECURE_PROXY_SSL_HEADER (`request.is_secure()`) reads
+X-Forwarded-Proto from whoever sent it, and the throttles key anonymous clients by REMOTE_ADDR.
+"""
+
+import ipaddress
+from functools import lru_cache
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+FORWARDED_HEADERS = (
+    "HTTP_X_FORWARDED_FOR",
+    "HTTP_X_FORWARDED_PROTO",
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PORT",
+)
+
+
+@lru_cache(maxsize=8)
+def trusted_networks(entries: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    """TRUSTED_PROXIES parsed: each entry an address (`172.28.0.10`) or a network (`10.0.0.0/8`)."""
+    networks = []
+    for entry in entries:
+        try:
+            # strict: `172.28.0.10/24` is refused rather than silently trusting the whole /24.
+            networks.append(ipaddress.ip_network(entry.strip(), strict=True))
+        except ValueError as error:
+            raise ImproperlyConfigured(
+                f"TRUSTED_PROXIES: {entry!r} is not an IP address or network: {error}"
+            ) from error
+    return tuple(networks)
+
+
+def parse_address(text: str) -> IPAddress | None:
+    """An address as proxies write it (`203.0.113.7`, `203.0.113.7:5678`, `[2001:db8::1]:443`), or None.
+
+    IPv4-mapped IPv6 addresses (`::ffff:203.0.113.7`) come back as the IPv4 address they stand for.
+    """
+    text = text.strip()
+    if text.startswith("[") and "]" in text:
+        text = text[1 : text.index("]")]
+    elif text.count(":") == 1:
+        text = text.partition(":")[0]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    return getattr(address, "ipv4_mapped", None) or address
+
+
+def _is_trusted(address: IPAddress, networks: tuple[IPNetwork, ...]) -> bool:
+    return any(address in network for network in networks)
+
+
+def client_address(peer: IPAddress, forwarded_for: str, networks: tuple[IPNetwork, ...]) -> IPAddress:
+    """The client behind a trusted `peer`: the right-most X-Forwarded-For hop that is not a trusted proxy.
+
+    Each proxy appends the address it was reached from, so hops left of the first untrusted one were
+    written by the client and prove nothing. A hop that cannot be read ends the walk at the trusted
+    proxy that wrote it; when every hop is a trusted proxy, the request began at the left-most one.
+    """
+    origin = peer
+    for hop in reversed(forwarded_for.split(",")):
+        address = parse_address(hop)
+        if address is None:
+            return origin
+        if not _is_trusted(address, networks):
+            return address
+        origin = address
+    return origin
+
+
+def apply_forwarded_headers(meta: dict) -> None:
+    """Sets REMOTE_ADDR and X-Forwarded-Proto from a trusted proxy's headers; drops anyone else's."""
+    networks = trusted_networks(tuple(settings.TRUSTED_PROXIES))
+    peer = parse_address(meta.get("REMOTE_ADDR", ""))
+    if peer is None or not _is_trusted(peer, networks):
+        for header in FORWARDED_HEADERS:
+            meta.pop(header, None)
+        return
+    forwarded_for = meta.get("HTTP_X_FORWARDED_FOR")
+    if forwarded_for:
+        meta["REMOTE_ADDR"] = str(client_address(peer, forwarded_for, networks))
+    forwarded_proto = meta.get("HTTP_X_FORWARDED_PROTO")
+    if forwarded_proto:
+        # Django reads the left-most value, which a client may have written; the right-most one is
+        # what the nearest trusted proxy saw.
+        meta["HTTP_X_FORWARDED_PROTO"] = forwarded_proto.rsplit(",", 1)[-1].strip()
+
+
+class TrustedProxyMiddleware:
+    """First in MIDDLEWARE (store and payments): see the module docstring."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        # A malformed TRUSTED_PROXIES stops the service when it loads, not at its first request.
+        trusted_networks(tuple(settings.TRUSTED_PROXIES))
+
+    def __call__(self, request):
+        apply_forwarded_headers(request.META)
+        return self.get_response(request)

@@ -1,0 +1,136 @@
+"""Servers the fault tests start, break and restart: each a process group on a fixed local port.
+
+A gunicorn master and its workers share a process group of their own, so that killing, pausing or
+resuming the group reaches every worker at once, as a crash, a hung machine or a `kill -CONT` would.
+The port stays the same across restarts: clients find the server where they left it.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+import requests
+from django.conf import settings
+from django.db import connection
+
+from .redis_server import free_port
+
+START_TIMEOUT = 30.0  # seconds for a server to answer its liveness probe
+STOP_TIMEOUT = 10.0  # seconds for a graceful stop before the server is killed
+# The store as it is deployed (gthread workers), small enough for the 2 cores the tests share.
+STORE_GUNICORN = ["--workers", "2", "--threads", "4", "--graceful-timeout", "2"]
+
+
+class ServiceProcess:
+    """One server command listening on `port` of 127.0.0.1; its output goes to `log`."""
+
+    def __init__(self, *, command: list[str], env: dict[str, str], port: int, log: Path):
+        self.command = command
+        self.env = env
+        self.port = port
+        self.log = log
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        with self.log.open("a") as output:
+            self.process = subprocess.Popen(
+                self.command,
+                cwd=settings.BASE_DIR,
+                env=self.env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self._answers():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.kill()
+                raise RuntimeError(f"{self.command[:4]} did not start on {self.url}:\n{self.log.read_text()}")
+            time.sleep(0.05)
+
+    def _answers(self) -> bool:
+        try:
+            return requests.get(f"{self.url}/health/", timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def _signal(self, number: int) -> None:
+        with suppress(ProcessLookupError):  # the group is gone already
+            os.killpg(self.process.pid, number)
+
+    def kill(self) -> None:
+        """Gone at once with every worker, as after a crash: connections are refused from now on."""
+        if self.process is None:
+            return
+        self._signal(signal.SIGKILL)
+        self.process.wait(timeout=STOP_TIMEOUT)
+        self.process = None
+
+    def pause(self) -> None:
+        """Every process stopped: the kernel still accepts connections, nothing ever answers them."""
+        self._signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self._signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.resume()
+        self._signal(signal.SIGTERM)
+        with suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=STOP_TIMEOUT)
+        self.kill()  # whatever did not stop in time
+
+    def worker_pids(self) -> set[int]:
+        """The master's children: a worker that died and was replaced shows as a new pid."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text()
+        return {int(pid) for pid in children.split()}
+
+
+def gunicorn(port: int, *options: str) -> list[str]:
+    return [sys.executable, "-m", "gunicorn", "store_manager.wsgi", "--bind", f"127.0.0.1:{port}", *options]
+
+
+def store_environment(*, redis_url: str, payments_url: str, **variables: str) -> dict[str, str]:
+    """The store's settings for a server process: the test database (what the test committed is
+    there), the given Redis and payments service, the test secrets, persistent connections."""
+    database = connection.settings_dict
+    credentials = database["USER"] + (f":{database['PASSWORD']}" if database["PASSWORD"] else "")
+    host = f"{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 3306}"
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "store_manager.settings.test",
+        "DATABASE_URL": f"mysql://{credentials}@{host}/{database['NAME']}",
+        "REDIS_URL": redis_url,
+        "PAYMENTS_URL": payments_url,
+        "PAYMENTS_SERVICE_TOKEN": settings.PAYMENTS_SERVICE_TOKEN,
+        "PAYMENTS_WEBHOOK_SECRET": settings.PAYMENTS_WEBHOOK_SECRET,
+        "CONN_MAX_AGE": "60",
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+        **variables,
+    }
+
+
+@contextmanager
+def running_store(
+    env: dict[str, str], *, log_dir: Path, port: int | None = None, options: list[str] = STORE_GUNICORN
+) -> Iterator[ServiceProcess]:
+    """The store served by gunicorn on `port` (a free one by default), stopped at the end."""
+    port = port or free_port()
+    store = ServiceProcess(command=gunicorn(port, *options), env=env, port=port, log=log_dir / "store.log")
+    store.start()
+    try:
+        yield store
+    finally:
+        store.stop()

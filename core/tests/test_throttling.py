@@ -1,0 +1,353 @@
+"""Request budgets per user and role, counted in Redis: 429 `throttled` with `Retry-After`, nothing done.
+
+The clock is frozen 45.25 s into a minute, so a per-minute budget refills in 15 s (`Retry-After: 15`)
+and no window ends in the middle of a test. The suite's own rates are generous (settings/test.py);
+each test here sets the low ones it needs.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from core import throttling
+from core.tests import ROLES, assert_error
+from core.tests.graphql import GraphQLClient, error_codes
+from orders.models import Order
+from orders.tests.threads import run_together
+from stocks.models import Stock, StockMovement
+from users.models import Role
+from users.tests.factories import UserFactory
+
+from .test_health import DEAD_REDIS
+
+MINUTE_START = 1_800_000_000  # a multiple of 60
+GATEWAY = "172.28.0.10"
+RESTOCK_MUTATION = """mutation($sku: String!) {
+  restock(sku: $sku, quantity: 5, reference: "DN-1") { stock { quantity } errors { code } }
+}"""
+
+
+class FrozenClock:
+    def __init__(self, now: float):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch):
+    """Frozen 45.25 s into a minute; a test moves it with `clock.now += seconds`."""
+    frozen = FrozenClock(MINUTE_START + 45.25)
+    monkeypatch.setattr(throttling, "clock", frozen)
+    return frozen
+
+
+@pytest.fixture
+def rates(settings):
+    """Sets some rates (`clerk_write="2/min"`), the others keeping the suite's generous ones."""
+
+    def set_rates(**scopes):
+        settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, **scopes}
+
+    return set_rates
+
+
+@pytest.fixture
+def tea(stocked_article):
+    return stocked_article(10, sku="TEA-1")
+
+
+def quantity(article) -> int:
+    return Stock.objects.get(article=article).quantity
+
+
+def order_payload(customer, article) -> dict:
+    return {"customer": customer.pk, "lines": [{"article": article.pk, "quantity": 1}]}
+
+
+def test_a_clerk_over_the_write_rate_gets_429_with_retry_after_and_no_order(
+    api_client, clerk, customer, tea, rates
+):
+    rates(clerk_write="2/min")
+    client = api_client(clerk)
+    for _ in range(2):
+        assert client.post("/api/v1/orders/", order_payload(customer, tea), format="json").status_code == 201
+
+    response = client.post("/api/v1/orders/", order_payload(customer, tea), format="json")
+
+    body = assert_error(response, 429, "throttled")
+    assert "15 seconds" in body["message"]
+    assert response["Retry-After"] == "15"
+    assert Order.objects.count() == 2
+    assert quantity(tea) == 8
+
+
+def test_the_budget_refills_when_retry_after_has_passed(api_client, clerk, tea, rates, clock):
+    rates(clerk_write="1/min")
+    client = api_client(clerk)
+    restock = f"/api/v1/stocks/{tea.pk}/restock/"
+    assert client.post(restock, {"quantity": 1, "reference": "DN-1"}, format="json").status_code == 200
+    refused = client.post(restock, {"quantity": 1, "reference": "DN-2"}, format="json")
+    assert refused.status_code == 429
+
+    clock.now += int(refused["Retry-After"])
+
+    assert client.post(restock, {"quantity": 1, "reference": "DN-3"}, format="json").status_code == 200
+    assert quantity(tea) == 12
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "payload"),
+    [
+        ("post", "/api/v1/orders/", "order"),
+        ("post", "/api/v1/orders/{order}/cancel/", None),
+        ("post", "/api/v1/orders/{order}/payment/", None),
+        ("delete", "/api/v1/orders/{order}/", None),
+        ("post", "/api/v1/stocks/{tea}/restock/", {"quantity": 5, "reference": "DN-1"}),
+        ("post", "/api/v1/stocks/{tea}/adjust/", {"quantity": 3, "reason": "count"}),
+        ("patch", "/api/v1/stocks/{tea}/", {"min_quantity": 4}),
+        ("patch", "/api/v1/articles/{tea}/", {"name": "Black tea"}),
+    ],
+)
+def test_every_write_spends_from_the_write_budget_and_changes_nothing_when_over_it(
+    api_client, clerk, customer, tea, rates, method, url, payload
+):
+    order = api_client(clerk).post("/api/v1/orders/", order_payload(customer, tea), format="json").json()
+    rates(clerk_write="0/min")
+    before = (
+        list(Order.objects.values()),
+        list(StockMovement.objects.values()),
+        list(Stock.objects.values()),
+    )
+    payload = order_payload(customer, tea) if payload == "order" else payload
+
+    response = getattr(api_client(clerk), method)(
+        url.format(order=order["id"], tea=tea.pk), payload, format="json"
+    )
+
+    assert_error(response, 429, "throttled")
+    assert response["Retry-After"] == "15"
+    assert before == (
+        list(Order.objects.values()),
+        list(StockMovement.objects.values()),
+        list(Stock.objects.values()),
+    )
+    tea.refresh_from_db()
+    assert tea.name != "Black tea"
+
+
+def test_reads_are_still_allowed_while_writes_are_throttled(api_client, clerk, tea, rates):
+    rates(clerk_write="1/min", clerk_read="5/min")
+    client = api_client(clerk)
+    restock = f"/api/v1/stocks/{tea.pk}/restock/"
+    assert client.post(restock, {"quantity": 1, "reference": "DN-1"}, format="json").status_code == 200
+    assert client.post(restock, {"quantity": 1, "reference": "DN-2"}, format="json").status_code == 429
+
+    assert [client.get(f"/api/v1/stocks/{tea.pk}/").status_code for _ in range(5)] == [200] * 5
+    assert client.get("/api/v1/stocks/").status_code == 429
+
+
+READ_RATES = {"manager": 4, "clerk": 3, "supplier": 2, "customer": 1}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_reads_at_its_own_rate(request, api_client, rates, role):
+    rates(**{f"{name}_read": f"{count}/min" for name, count in READ_RATES.items()})
+    client = api_client(request.getfixturevalue(role))
+    url = "/api/v1/orders/" if role == "customer" else "/api/v1/stocks/"
+
+    statuses = [client.get(url).status_code for _ in range(READ_RATES[role] + 1)]
+
+    assert statuses == [200] * READ_RATES[role] + [429]
+
+
+WRITE_RATES = {"manager": 3, "clerk": 2, "supplier": 1}
+
+
+@pytest.mark.parametrize("role", WRITE_RATES)
+def test_each_role_writes_at_its_own_rate(request, api_client, tea, rates, role):
+    rates(**{f"{name}_write": f"{count}/min" for name, count in WRITE_RATES.items()})
+    client = api_client(request.getfixturevalue(role))
+    restock = f"/api/v1/stocks/{tea.pk}/restock/"
+
+    statuses = [
+        client.post(restock, {"quantity": 1, "reference": "DN"}, format="json").status_code
+        for _ in range(WRITE_RATES[role] + 1)
+    ]
+
+    assert statuses == [200] * WRITE_RATES[role] + [429]
+    assert quantity(tea) == 10 + WRITE_RATES[role]
+
+
+def test_each_user_has_a_budget_of_their_own(api_client, clerk, rates):
+    rates(clerk_read="1/min")
+    other_clerk = UserFactory(role=Role.CLERK)
+    assert api_client(clerk).get("/api/v1/stocks/").status_code == 200
+    assert api_client(clerk).get("/api/v1/stocks/").status_code == 429
+
+    assert api_client(other_clerk).get("/api/v1/stocks/").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_threads_spend_from_one_shared_budget_without_losing_a_count(clerk, rates):
+    rates(clerk_read="12/min")
+
+    def five_reads():
+        client = APIClient()
+        client.force_authenticate(clerk)
+        return [client.get("/api/v1/stocks/").status_code for _ in range(5)]
+
+    outcomes = run_together([(f"client-{n}", five_reads) for n in range(8)])
+
+    statuses = [status for outcome in outcomes if not outcome.error for status in outcome.result]
+    assert [outcome.error for outcome in outcomes] == [None] * 8
+    assert sorted(statuses) == [200] * 12 + [429] * 28
+
+
+# Another process: the store's settings and test database, the same Redis.
+READS_IN_ANOTHER_PROCESS = """
+import json, django
+django.setup()
+from django.test import override_settings
+from django.test.utils import setup_test_environment
+from rest_framework.test import APIClient
+from core import throttling
+from users.models import User
+setup_test_environment()
+throttling.clock = lambda: {now}
+client = APIClient()
+client.force_authenticate(User.objects.get(pk={user}))
+with override_settings(THROTTLE_RATES={rates}):
+    print(json.dumps([client.get("/api/v1/stocks/").status_code for _ in range(3)]))
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_another_process_spends_from_the_same_budget_in_redis(clerk, rates, clock, settings):
+    rates(clerk_read="5/min")
+    database = connection.settings_dict
+    script = READS_IN_ANOTHER_PROCESS.format(now=clock.now, user=clerk.pk, rates=settings.THROTTLE_RATES)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "store_manager.settings.test",
+        "DATABASE_URL": f"mysql://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
+    }
+
+    other = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert other.returncode == 0, other.stderr
+    assert json.loads(other.stdout) == [200, 200, 200]
+    client = APIClient()
+    client.force_authenticate(clerk)
+    assert [client.get("/api/v1/stocks/").status_code for _ in range(3)] == [200, 200, 429]
+
+
+@pytest.mark.django_db
+def test_anonymous_clients_are_counted_per_address(rates):
+    rates(anon="2/min")
+    first, second = APIClient(REMOTE_ADDR="203.0.113.7"), APIClient(REMOTE_ADDR="203.0.113.8")
+    assert [first.get("/api/v1/docs/").status_code for _ in range(3)] == [200, 200, 429]
+    schema = first.get("/api/v1/schema/", {"format": "json"})
+    assert (schema.status_code, schema.json()["code"]) == (429, "throttled")
+
+    assert second.get("/api/v1/docs/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_behind_the_gateway_anonymous_clients_are_counted_per_forwarded_address(rates, settings):
+    rates(anon="1/min")
+    settings.TRUSTED_PROXIES = [GATEWAY]
+    gateway = APIClient(REMOTE_ADDR=GATEWAY)
+    assert gateway.get("/api/v1/docs/", headers={"X-Forwarded-For": "203.0.113.7"}).status_code == 200
+    assert gateway.get("/api/v1/docs/", headers={"X-Forwarded-For": "203.0.113.8"}).status_code == 200
+    assert gateway.get("/api/v1/docs/", headers={"X-Forwarded-For": "203.0.113.7"}).status_code == 429
+
+    stranger = APIClient(REMOTE_ADDR="198.51.100.23")
+    forged = [stranger.get("/api/v1/docs/", headers={"X-Forwarded-For": f"10.0.0.{n}"}) for n in range(2)]
+    assert [response.status_code for response in forged] == [200, 429]
+
+
+@pytest.mark.django_db
+def test_ipv6_clients_are_counted_per_64_block(rates):
+    rates(anon="1/min")
+    assert APIClient(REMOTE_ADDR="2001:db8::1").get("/api/v1/docs/").status_code == 200
+    assert APIClient(REMOTE_ADDR="2001:db8::2").get("/api/v1/docs/").status_code == 429
+    assert APIClient(REMOTE_ADDR="2001:db8:0:1::1").get("/api/v1/docs/").status_code == 200
+
+
+def test_token_requests_are_limited_per_address_whatever_the_password(clerk, rates):
+    rates(login="3/min")
+    client = APIClient(REMOTE_ADDR="203.0.113.7")
+    wrong = {"username": "clerk", "password": "guess"}
+    right = {"username": "clerk", "password": "correct-horse-battery"}
+    assert [client.post("/api/v1/auth/token/", wrong, format="json").status_code for _ in range(3)] == [
+        400
+    ] * 3
+
+    response = client.post("/api/v1/auth/token/", right, format="json")
+
+    assert_error(response, 429, "throttled")
+    assert response["Retry-After"] == "15"
+    assert not Token.objects.exists()
+    other = APIClient(REMOTE_ADDR="203.0.113.8").post("/api/v1/auth/token/", right, format="json")
+    assert other.status_code == 200
+
+
+def test_graphql_mutations_spend_from_the_write_budget(supplier, shelf, rates):
+    rates(supplier_write="1/min")
+    graphql = GraphQLClient(supplier)
+    graphql.execute(RESTOCK_MUTATION, {"sku": "TEA-1"})
+
+    response = graphql.post(RESTOCK_MUTATION, {"sku": "TEA-1"})
+
+    assert response.status_code == 429
+    assert response["Retry-After"] == "15"
+    assert error_codes(response.json()) == ["throttled"]
+    assert "data" not in response.json()
+    assert quantity(shelf[0]) == 17
+    assert graphql.execute("{ lowStock { sku } }")["lowStock"]
+
+
+def test_graphql_and_rest_reads_share_the_users_budget(api_client, supplier, shelf, rates):
+    rates(supplier_read="2/min")
+    rest, graphql = api_client(supplier), GraphQLClient(supplier)
+    assert rest.get("/api/v1/stocks/").status_code == 200
+    graphql.execute("{ lowStock { sku } }")
+
+    assert rest.get("/api/v1/stocks/").status_code == 429
+    assert error_codes(graphql.post("{ lowStock { sku } }").json()) == ["throttled"]
+
+
+def test_requests_go_through_unthrottled_while_redis_is_down(api_client, clerk, rates):
+    rates(clerk_read="1/min")
+    client = api_client(clerk)
+    with override_settings(CACHES=DEAD_REDIS):
+        assert [client.get("/api/v1/stocks/").status_code for _ in range(3)] == [200] * 3
+
+
+@pytest.mark.django_db
+def test_health_probes_and_payment_events_are_never_throttled(rates):
+    rates(anon="0/min")
+    client = APIClient()
+    assert client.get("/health/").status_code == 200
+    assert client.get("/health/ready/").status_code == 200
+    events = client.post("/api/v1/orders/1/payment-events/", {}, format="json")
+    assert_error(events, 401, "bad_signature")
+
+
+def test_the_schema_documents_429_where_requests_are_throttled():
+    paths = APIClient().get("/api/v1/schema/", {"format": "json"}).json()["paths"]
+    assert "429" in paths["/api/v1/orders/"]["post"]["responses"]
+    assert "429" in paths["/api/v1/auth/token/"]["post"]["responses"]
+    assert "429" not in paths["/health/"]["get"]["responses"]
+    assert "429" not in paths["/api/v1/orders/{order_id}/payment-events/"]["post"]["responses"]

@@ -1,0 +1,135 @@
+"""Request budgets per user, by role, counted in the default cache (docs/adr/0009-throttling.md).
+
+Defence in depth behind the gateway's rate limits: every authenticated request spends from its
+user's budget, whose rate depends on the user's role and on whether the request writes (POST, PUT,
+PATCH, DELETE, a GraphQL mutation) or reads. Anonymous requests spend from their client address's
+budget (REMOTE_ADDR, which core.proxies sets from the gateway's X-Forwarded-For), and token requests
+from a stricter one, against password guessing.
+
+A budget is a counter per fixed window (`120/min`: at most 120 requests from hh:mm:00 to hh:mm:59),
+incremented atomically in the default cache, so every thread, worker and replica using the same Redis
+spends from the same budget. Over budget, DRF answers 429 `throttled` with `Retry-After` (seconds
+until the window ends). Redis down: requests are let through rather than refused, as the read caches
+skip Redis for a moment (core.cache.state); the gateway still limits.
+
+The rates are read from settings.THROTTLE_RATES at each request, not bound at import as DRF's
+SimpleRateThrottle does, so that they follow the environment (THROTTLE_RATES) and test overrides.
+"""
+
+import ipaddress
+import logging
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
+from rest_framework.throttling import BaseThrottle
+
+from core import cache as read_cache
+from core.proxies import parse_address
+
+logger = logging.getLogger(__name__)
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+ANONYMOUS = "anon"
+LOGIN = "login"
+PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+# The clock windows are cut from; tests replace it to stay inside one window.
+clock = time.time
+
+
+@dataclass(frozen=True)
+class Budget:
+    scope: str  # a key of THROTTLE_RATES
+    ident: str  # whose budget: a user id or a client address
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """`"120/min"` -> (120 requests, 60 seconds), as DRF writes rates (`s`, `min`, `hour`, `day`)."""
+    requests, _, period = rate.partition("/")
+    try:
+        return int(requests), PERIOD_SECONDS[period[:1]]
+    except (KeyError, ValueError) as error:
+        raise ImproperlyConfigured(f"THROTTLE_RATES: {rate!r} is not a rate like 120/min.") from error
+
+
+def rate_of(scope: str) -> tuple[int, int]:
+    try:
+        return parse_rate(settings.THROTTLE_RATES[scope])
+    except KeyError as error:
+        raise ImproperlyConfigured(f"THROTTLE_RATES has no rate for {scope!r}.") from error
+
+
+def client_ident(request) -> str:
+    """The client's address; an IPv6 client by its /64, the block one subscriber usually holds."""
+    address = parse_address(request.META.get("REMOTE_ADDR", ""))
+    if address is None:
+        return "unknown"
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def budget_for(request, user, *, writes: bool) -> Budget:
+    """The budget a request spends from: its user's, by role and kind, or its address's if anonymous."""
+    if user is not None and user.is_authenticated:
+        return Budget(f"{user.role}_{'write' if writes else 'read'}", str(user.pk))
+    return Budget(ANONYMOUS, client_ident(request))
+
+
+def _count(key: str, timeout: int) -> int:
+    """One more request in the window at `key`; returns how many it now holds (atomic in Redis)."""
+    try:
+        return cache.incr(key)
+    except ValueError:  # the window's first request
+        if cache.add(key, 1, timeout):
+            return 1
+        return cache.incr(key)
+
+
+def spend(budget: Budget) -> float | None:
+    """Counts one request against `budget`: None while within it, else the seconds until it refills."""
+    requests, seconds = rate_of(budget.scope)
+    if not read_cache.state.usable():
+        return None
+    now = clock()
+    window = int(now // seconds)
+    try:
+        # The window's number is in the key, so a counter expires only after its window has ended.
+        count = _count(f"throttle:{budget.scope}:{budget.ident}:{window}", timeout=seconds + 1)
+    except read_cache.CACHE_ERRORS as error:
+        read_cache.state.failed(error)
+        logger.warning("throttling skipped: the cache is unavailable")
+        return None
+    if count <= requests:
+        return None
+    return (window + 1) * seconds - now
+
+
+class _BudgetThrottle(BaseThrottle):
+    def budget(self, request) -> Budget:
+        raise NotImplementedError
+
+    def allow_request(self, request, view):
+        self.seconds_to_wait = spend(self.budget(request))
+        return self.seconds_to_wait is None
+
+    def wait(self):
+        # DRF rounds it up for Retry-After.
+        return self.seconds_to_wait
+
+
+class RoleRateThrottle(_BudgetThrottle):
+    """The API's default throttle: the user's budget for reads or for writes, at their role's rate."""
+
+    def budget(self, request) -> Budget:
+        return budget_for(request, request.user, writes=request.method in WRITE_METHODS)
+
+
+class LoginRateThrottle(_BudgetThrottle):
+    """The token endpoint's throttle: a few attempts per client address, against password guessing."""
+
+    def budget(self, request) -> Budget:
+        return Budget(LOGIN, client_ident(request))
