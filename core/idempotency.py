@@ -23,7 +23,7 @@ from .models import IdempotencyKey
 
 def _fingerprint(request) -> str:
     canonical = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(f"{request.path}\n{canonical}".encode()).hexdigest()
+    return hashlib.sha256(f"{request.path_info}\n{canonical}".encode()).hexdigest()
 
 
 def _expired_before():

@@ -1,13 +1,20 @@
 """`X-Forwarded-*` headers, believed only from the proxies we run: the gateway (TRUSTED_PROXIES).
 
-Behind KrakenD every request's peer is the gateway, so the client's address and the scheme it used
-come from the headers the gateway adds. Anyone reaching a service directly could send the same
-headers, so `TrustedProxyMiddleware` honours them only when the peer is a trusted proxy and removes
-them otherwise. It runs first: Django's SECURE_PROXY_SSL_HEADER (`request.is_secure()`) reads
-X-Forwarded-Proto from whoever sent it, and the throttles key anonymous clients by REMOTE_ADDR.
+Behind KrakenD every request's peer is the gateway, so the client's address, the scheme, host and
+path prefix it used come from the headers the gateway adds. Anyone reaching a service directly could
+send the same headers, so `TrustedProxyMiddleware` honours them only when the peer is a trusted proxy
+and removes them otherwise. It runs first: Django's SECURE_PROXY_SSL_HEADER (`request.is_secure()`)
+and USE_X_FORWARDED_HOST (`request.get_host()`) read the headers from whoever sent them, and the
+throttles key anonymous clients by REMOTE_ADDR.
+
+The gateway publishes the API root `/api/v1` under another prefix (`/store-api`) and says so in
+X-Forwarded-Prefix; `request.path` then becomes the path the client asked for, so the links built
+from it (`build_absolute_uri()`: DRF's page links) work through the gateway, while URL resolution
+keeps using the service's own `request.path_info`.
 """
 
 import ipaddress
+import re
 from functools import lru_cache
 
 from django.conf import settings
@@ -21,7 +28,13 @@ FORWARDED_HEADERS = (
     "HTTP_X_FORWARDED_PROTO",
     "HTTP_X_FORWARDED_HOST",
     "HTTP_X_FORWARDED_PORT",
+    "HTTP_X_FORWARDED_PREFIX",
 )
+# The service path a forwarded prefix stands for (both services mount their API there).
+API_ROOT = "/api/v1"
+# Path segments of unreserved characters, none starting with a dot (no `.` or `..`).
+FORWARDED_PREFIX = re.compile(r"(?:/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)+")
+FORWARDED_PREFIX_MAX_LENGTH = 200
 
 
 @lru_cache(maxsize=8)
@@ -78,8 +91,30 @@ def client_address(peer: IPAddress, forwarded_for: str, networks: tuple[IPNetwor
     return origin
 
 
+def _nearest(value: str) -> str:
+    """The right-most of a comma-separated header: what the nearest trusted proxy wrote.
+
+    Django reads the whole value (X-Forwarded-Host) or the left-most one (X-Forwarded-Proto), which
+    a client may have written.
+    """
+    return value.rsplit(",", 1)[-1].strip()
+
+
+def public_path(path_info: str, forwarded_prefix: str) -> str | None:
+    """`path_info` as the client asked for it through a proxy publishing API_ROOT at `forwarded_prefix`.
+
+    None when the prefix is not a plain path (it is then ignored) or the path is not under API_ROOT.
+    """
+    too_long = len(forwarded_prefix) > FORWARDED_PREFIX_MAX_LENGTH
+    if too_long or not FORWARDED_PREFIX.fullmatch(forwarded_prefix):
+        return None
+    if path_info != API_ROOT and not path_info.startswith(f"{API_ROOT}/"):
+        return None
+    return forwarded_prefix + path_info.removeprefix(API_ROOT)
+
+
 def apply_forwarded_headers(meta: dict) -> None:
-    """Sets REMOTE_ADDR and X-Forwarded-Proto from a trusted proxy's headers; drops anyone else's."""
+    """Sets REMOTE_ADDR, X-Forwarded-Proto and -Host from a trusted proxy's headers; drops anyone else's."""
     networks = trusted_networks(tuple(settings.TRUSTED_PROXIES))
     peer = parse_address(meta.get("REMOTE_ADDR", ""))
     if peer is None or not _is_trusted(peer, networks):
@@ -89,11 +124,13 @@ def apply_forwarded_headers(meta: dict) -> None:
     forwarded_for = meta.get("HTTP_X_FORWARDED_FOR")
     if forwarded_for:
         meta["REMOTE_ADDR"] = str(client_address(peer, forwarded_for, networks))
-    forwarded_proto = meta.get("HTTP_X_FORWARDED_PROTO")
-    if forwarded_proto:
-        # Django reads the left-most value, which a client may have written; the right-most one is
-        # what the nearest trusted proxy saw.
-        meta["HTTP_X_FORWARDED_PROTO"] = forwarded_proto.rsplit(",", 1)[-1].strip()
+    for header in ("HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST"):
+        nearest = _nearest(meta.get(header, ""))
+        if nearest:
+            meta[header] = nearest
+        else:
+            # An empty host would fail ALLOWED_HOSTS: the request's own Host is the better answer.
+            meta.pop(header, None)
 
 
 class TrustedProxyMiddleware:
@@ -106,4 +143,7 @@ class TrustedProxyMiddleware:
 
     def __call__(self, request):
         apply_forwarded_headers(request.META)
+        forwarded_prefix = request.META.get("HTTP_X_FORWARDED_PREFIX")
+        if forwarded_prefix:
+            request.path = public_path(request.path_info, _nearest(forwarded_prefix)) or request.path
         return self.get_response(request)

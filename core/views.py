@@ -66,7 +66,7 @@ JSON_PATHS = ("/api/", "/health/", "/graphql/")
 
 def _error_page(request, status: int, code: str, message: str, html_view, *args):
     """JSON in the one error shape for API clients; Django's own pages for the admin and browsers."""
-    if request.path.startswith(JSON_PATHS):
+    if request.path_info.startswith(JSON_PATHS):
         return JsonResponse(error_body(status_code=status, code=code, message=message), status=status)
     return html_view(request, *args)
 
@@ -93,7 +93,7 @@ def not_found(request, exception=None):
 def _database_unavailable(request):
     """A door outside DRF (GraphQL, the admin) that lost its database: a 503 to retry, as in DRF."""
     body = database_unavailable_body()
-    if request.path.startswith(JSON_PATHS):
+    if request.path_info.startswith(JSON_PATHS):
         return JsonResponse(body, status=503, headers=DATABASE_RETRY_AFTER)
     # No template: rendering one may need what is failing.
     page = (

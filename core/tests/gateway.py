@@ -30,6 +30,8 @@ PREFIXES = {
 }
 # Headers every route forwards: request correlation, and the scheme the TLS terminator in front saw.
 ALWAYS_FORWARDED = frozenset({"x-request-id", "x-forwarded-proto"})
+# The header that tells a service under which gateway prefix its API root is published (core/proxies.py).
+PREFIX_HEADER = "x-forwarded-prefix"
 # The longest a route's own work (database, cache) may take: the floor of every gateway timeout.
 OWN_WORK_SECONDS = 2.0
 # What the gateway routes: OPTIONS is answered by KrakenD itself (CORS preflight), HEAD not at all.
@@ -126,6 +128,7 @@ class Route:
     query_strings: frozenset[str]
     rate_limit: dict
     circuit_breaker: dict | None
+    added_headers: dict[str, str]  # set on the backend request by the gateway itself; names lower-case
 
     def __str__(self) -> str:
         return f"{self.method} {self.endpoint}"
@@ -170,8 +173,21 @@ def routes(config: dict) -> list[Route]:
                 query_strings=frozenset(endpoint.get("input_query_strings", [])),
                 rate_limit=endpoint.get("extra_config", {}).get("qos/ratelimit/router", {}),
                 circuit_breaker=backend.get("extra_config", {}).get("qos/circuit-breaker"),
+                added_headers=added_headers(backend.get("extra_config", {}).get("modifier/martian", {})),
             )
         )
+    return found
+
+
+def added_headers(martian: dict) -> dict[str, str]:
+    """The request headers a backend's Martian modifiers set: `header.Modifier`s, alone or in groups."""
+    found = {}
+    for kind, modifier in martian.items():
+        if kind == "header.Modifier" and "request" in modifier.get("scope", []):
+            found[modifier["name"].lower()] = modifier["value"]
+        elif kind in ("fifo.Group", "priority.Group"):
+            for member in modifier.get("modifiers", []):
+                found |= added_headers(member.get("modifier", member))
     return found
 
 
@@ -282,6 +298,17 @@ def needs_authentication(client: Client, method: str, path: str) -> bool:
     else:
         response = send(path)
     return response.status_code in (401, 403)
+
+
+def authentication_needs(routes: Iterable[Route], django_db_blocker) -> Callable[[Route], bool]:
+    """Whether each route's view refuses an anonymous request (reads only, nothing written)."""
+    client = Client()
+    with django_db_blocker.unblock():
+        needed = {
+            route: needs_authentication(client, route.backend_method, concrete(route.url_pattern))
+            for route in routes
+        }
+    return needed.__getitem__
 
 
 def authentication_problems(gateway: Iterable[Route], needs_auth: Callable[[Route], bool]) -> list[str]:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+import MySQLdb
 import requests
 from django.conf import settings
 from django.db import connection
@@ -95,6 +96,17 @@ class ServiceProcess:
         """The master's children: a worker that died and was replaced shows as a new pid."""
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text()
         return {int(pid) for pid in children.split()}
+
+
+def mysql_session(database: dict) -> MySQLdb.Connection:
+    """A session of its own on a database of Django's settings, outside Django's connections."""
+    return MySQLdb.connect(
+        host=database["HOST"] or "127.0.0.1",
+        port=int(database["PORT"] or 3306),
+        user=database["USER"],
+        password=database["PASSWORD"],
+        database=database["NAME"],
+    )
 
 
 def gunicorn(port: int, *options: str) -> list[str]:

@@ -210,6 +210,22 @@ def test_the_services_accept_the_host_names_they_are_called_by(config):
             assert validate_host(host, allowed), (name, host)
 
 
+def test_the_store_accepts_the_public_host_names_of_the_env_file_and_only_the_store(tmp_path):
+    """Behind KrakenD the store sees the host the client used (X-Forwarded-Host): one of PUBLIC_HOSTS."""
+    env_file = tmp_path / "public.env"
+    public = {"PUBLIC_HOSTS": "shop.example,www.shop.example"}
+    env_file.write_text("".join(f"{name}={value}\n" for name, value in {**env_example(), **public}.items()))
+
+    services = rendered(env_file)["services"]
+
+    store_allowed = services["store"]["environment"]["ALLOWED_HOSTS"].split(",")
+    payments_allowed = services["payments"]["environment"]["ALLOWED_HOSTS"].split(",")
+    for host in ("shop.example", "www.shop.example"):
+        assert validate_host(host, store_allowed)
+        assert not validate_host(host, payments_allowed)
+    assert not validate_host("localhost", store_allowed)
+
+
 def test_the_gateway_runs_the_repository_krakend_json_read_only(config):
     (volume,) = config["services"][GATEWAY]["volumes"]
 

@@ -26,7 +26,7 @@ from stocks.models import Stock
 from stocks.tests.invariants import assert_stock_matches_ledger
 
 from .load import Client, Load, wait_until
-from .processes import running_store, store_environment
+from .processes import mysql_session, running_store, store_environment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -82,14 +82,7 @@ def kill(connection_ids) -> set[int]:
 @contextmanager
 def holding(*statements: str) -> Iterator[int]:
     """Another session that ran `statements` and holds what they locked until the end; yields its id."""
-    database = connection.settings_dict
-    locker = MySQLdb.connect(
-        host=database["HOST"] or "127.0.0.1",
-        port=int(database["PORT"] or 3306),
-        user=database["USER"],
-        password=database["PASSWORD"],
-        database=database["NAME"],
-    )
+    locker = mysql_session(connection.settings_dict)
     try:
         cursor = locker.cursor()
         cursor.execute("SELECT CONNECTION_ID()")

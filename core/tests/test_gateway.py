@@ -11,13 +11,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.conf import settings
-from django.test import Client
+from django.test import Client, RequestFactory
 from jsonschema import Draft201909Validator
 from referencing import Registry
 from referencing.exceptions import NoSuchResource
 from referencing.jsonschema import DRAFT201909
 from rest_framework.test import APIClient
 
+from core.proxies import TrustedProxyMiddleware
 from core.request_id import bound_request_id
 from core.tests import gateway
 from orders.payments_client import CircuitBreaker, PaymentsClient
@@ -26,6 +27,8 @@ from orders.tests.payments_stub import payment_json, stub_server
 URLCONF = "store_manager.urls"
 SCHEMA_FILE = gateway.SCHEMA_FOLDER / gateway.KRAKEND_VERSION / "krakend.json"
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# KrakenD's fixed address in docker-compose.yml, the store's TRUSTED_PROXIES.
+GATEWAY_ADDRESS = "172.28.0.10"
 
 NOT_EXPOSED = {
     ("POST", "api/v1/orders/<int:order_id>/payment-events/"): (
@@ -77,16 +80,7 @@ def store_routes(all_routes):
 
 @pytest.fixture(scope="module")
 def needs_auth(django_db_setup, django_db_blocker, store_routes):
-    """Whether each store route's view refuses an anonymous request (reads only, nothing written)."""
-    client = Client()
-    with django_db_blocker.unblock():
-        needed = {
-            route: gateway.needs_authentication(
-                client, route.backend_method, gateway.concrete(route.url_pattern)
-            )
-            for route in store_routes
-        }
-    return needed.__getitem__
+    return gateway.authentication_needs(store_routes, django_db_blocker)
 
 
 @pytest.fixture(scope="module")
@@ -279,6 +273,39 @@ def test_the_query_strings_and_headers_forwarded_are_exactly_what_each_view_take
     schema = APIClient().get("/api/v1/schema/", {"format": "json"}).json()
     operations = {**gateway.openapi_operations(schema, URLCONF), **UNDESCRIBED}
     assert gateway.forwarding_problems(store_routes, URLCONF, operations, needs_auth) == []
+
+
+def test_only_the_store_rest_backends_are_told_the_prefix_their_api_is_published_under(all_routes):
+    told = {str(route): route.added_headers.get(gateway.PREFIX_HEADER) for route in all_routes}
+    expected = {
+        str(route): "/store-api" if route.url_pattern.startswith("/api/v1/") else None
+        for route in all_routes
+        if route.host == gateway.STORE_HOST
+    }
+    expected |= {str(route): None for route in all_routes if route.host == gateway.PAYMENTS_HOST}
+    assert told == expected
+    assert [str(route) for route in all_routes if gateway.PREFIX_HEADER in route.headers] == []
+
+
+def test_behind_the_prefix_header_the_store_sees_each_request_at_its_gateway_path(store_routes, settings):
+    settings.TRUSTED_PROXIES = [GATEWAY_ADDRESS]
+    middleware = TrustedProxyMiddleware(lambda request: request)
+    wrong = []
+    for route in store_routes:
+        prefix = route.added_headers.get(gateway.PREFIX_HEADER)
+        if prefix is None:
+            continue
+        backend_path = gateway.concrete(route.url_pattern)
+        request = RequestFactory().generic(
+            route.backend_method,
+            backend_path,
+            REMOTE_ADDR=GATEWAY_ADDRESS,
+            headers={"X-Forwarded-Prefix": prefix},
+        )
+        seen = middleware(request)
+        if (seen.path, seen.path_info) != (gateway.concrete(route.endpoint), backend_path):
+            wrong.append(f"{route}: {seen.path} (resolved as {seen.path_info})")
+    assert wrong == []
 
 
 def test_routes_that_call_payments_outlast_the_stores_worst_case_call(store_routes):

@@ -1,4 +1,4 @@
-"""X-Forwarded-For/-Proto believed from the gateway only (TRUSTED_PROXIES), in the store.
+"""X-Forwarded-For/-Proto/-Host/-Prefix believed from the gateway only (TRUSTED_PROXIES), in the store.
 
 The payments service has the same middleware: payments/tests/test_proxies.py.
 """
@@ -7,13 +7,17 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client, RequestFactory
+from django.urls import resolve
 from rest_framework.test import APIClient
 
 from core.proxies import TrustedProxyMiddleware
+from orders.services import order_create
 
 GATEWAY = "172.28.0.10"
 CLIENT = "203.0.113.7"
 STRANGER = "198.51.100.23"
+PUBLIC_HOST = "shop.example"
+THROUGH_THE_GATEWAY = {"X-Forwarded-Host": PUBLIC_HOST, "X-Forwarded-Prefix": "/store-api"}
 
 
 @pytest.fixture
@@ -21,10 +25,14 @@ def behind_gateway(settings):
     settings.TRUSTED_PROXIES = [GATEWAY]
 
 
-def through_middleware(peer: str, **headers):
-    """The request as the views see it after TrustedProxyMiddleware, sent by `peer` with `headers`."""
-    request = RequestFactory().get("/", REMOTE_ADDR=peer, headers=headers)
+def through_middleware_at(peer: str, path: str, **headers):
+    """The request for `path` as the views see it after TrustedProxyMiddleware, sent by `peer`."""
+    request = RequestFactory().get(path, REMOTE_ADDR=peer, headers=headers)
     return TrustedProxyMiddleware(lambda request: request)(request)
+
+
+def through_middleware(peer: str, **headers):
+    return through_middleware_at(peer, "/", **headers)
 
 
 def test_the_middleware_runs_before_everything_that_reads_the_headers():
@@ -56,12 +64,20 @@ def test_forwarded_headers_from_an_untrusted_peer_are_dropped(behind_gateway):
         x_forwarded_proto="https",
         x_forwarded_host="evil.example",
         x_forwarded_port="443",
+        x_forwarded_prefix="/evil",
     )
     assert request.META["REMOTE_ADDR"] == STRANGER
     assert not request.is_secure()
-    assert not {"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Port"} & set(
-        request.headers
-    )
+    assert request.get_host() == "testserver"
+    assert request.path == "/"
+    forwarded = {
+        "X-Forwarded-For",
+        "X-Forwarded-Proto",
+        "X-Forwarded-Host",
+        "X-Forwarded-Port",
+        "X-Forwarded-Prefix",
+    }
+    assert not forwarded & set(request.headers)
 
 
 def test_nobody_is_trusted_by_default():
@@ -129,3 +145,130 @@ def test_https_redirects_trust_only_the_gateways_word(behind_gateway, settings, 
     settings.SECURE_SSL_REDIRECT = True
     response = Client(REMOTE_ADDR=peer).get("/health/", headers={"X-Forwarded-Proto": "https"})
     assert response.status_code == status
+
+
+# --- links built behind the gateway's host and prefix -------------------------------------------------
+
+
+@pytest.fixture
+def public_host(behind_gateway, settings):
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, PUBLIC_HOST]
+
+
+@pytest.fixture
+def two_orders(stocked_article, customer, manager):
+    article = stocked_article(10)
+    for _ in range(2):
+        order_create(customer=customer, lines=[{"article": article.pk, "quantity": 1}], created_by=manager)
+
+
+def first_page(peer: str, user, **headers) -> dict:
+    client = APIClient(REMOTE_ADDR=peer)
+    client.force_authenticate(user)
+    response = client.get("/api/v1/orders/", {"page_size": 1}, headers=headers)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_page_links_through_the_gateway_name_its_host_and_prefix(public_host, two_orders, manager, scheme):
+    page = first_page(GATEWAY, manager, **THROUGH_THE_GATEWAY, x_forwarded_proto=scheme)
+    assert page["next"] == f"{scheme}://{PUBLIC_HOST}/store-api/orders/?page=2&page_size=1"
+
+
+@pytest.mark.django_db
+def test_the_previous_page_link_through_the_gateway_names_its_host_and_prefix(
+    public_host, two_orders, manager
+):
+    client = APIClient(REMOTE_ADDR=GATEWAY)
+    client.force_authenticate(manager)
+    response = client.get("/api/v1/orders/", {"page": 2, "page_size": 1}, headers=THROUGH_THE_GATEWAY)
+    assert response.json()["previous"] == f"http://{PUBLIC_HOST}/store-api/orders/?page_size=1"
+
+
+@pytest.mark.django_db
+def test_the_gateways_host_and_prefix_from_an_untrusted_peer_change_no_link(public_host, two_orders, manager):
+    page = first_page(STRANGER, manager, **THROUGH_THE_GATEWAY)
+    assert page["next"] == "http://testserver/api/v1/orders/?page=2&page_size=1"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        pytest.param("store-api", id="relative"),
+        pytest.param("/store-api/", id="trailing-slash"),
+        pytest.param("//evil.example", id="network-path"),
+        pytest.param("https://evil.example/x", id="absolute-url"),
+        pytest.param("/../admin", id="dot-segment"),
+        pytest.param("/store api", id="space"),
+        pytest.param("/store-api?x=1", id="query"),
+        pytest.param("/%2e%2e", id="percent-encoded"),
+        pytest.param("/" + "a" * 250, id="too-long"),
+        pytest.param("", id="empty"),
+    ],
+)
+def test_a_forwarded_prefix_that_is_not_a_plain_path_is_ignored(public_host, two_orders, manager, prefix):
+    page = first_page(GATEWAY, manager, x_forwarded_host=PUBLIC_HOST, x_forwarded_prefix=prefix)
+    assert page["next"] == f"http://{PUBLIC_HOST}/api/v1/orders/?page=2&page_size=1"
+
+
+def test_the_prefix_replaces_only_the_api_root_and_resolution_keeps_the_service_path(behind_gateway):
+    request = through_middleware_at(GATEWAY, "/api/v1/orders/7/cancel/", x_forwarded_prefix="/store-api")
+    assert (request.path, request.path_info) == ("/store-api/orders/7/cancel/", "/api/v1/orders/7/cancel/")
+    assert resolve(request.path_info).url_name == "order-cancel"
+
+
+@pytest.mark.parametrize(
+    ("path", "seen"),
+    [
+        ("/api/v1", "/store-api"),
+        ("/graphql/", "/graphql/"),
+        ("/api/v10/orders/", "/api/v10/orders/"),
+        ("/health/", "/health/"),
+    ],
+)
+def test_the_prefix_stands_for_the_api_root_and_nothing_else(behind_gateway, path, seen):
+    assert through_middleware_at(GATEWAY, path, x_forwarded_prefix="/store-api").path == seen
+
+
+def test_only_the_host_the_nearest_trusted_proxy_wrote_counts(public_host):
+    request = through_middleware(GATEWAY, x_forwarded_host=f"evil.example, {PUBLIC_HOST}")
+    assert request.get_host() == PUBLIC_HOST
+
+
+def test_an_empty_forwarded_host_falls_back_to_the_host_header(behind_gateway):
+    assert through_middleware(GATEWAY, x_forwarded_host="").get_host() == "testserver"
+
+
+@pytest.mark.django_db
+def test_a_forwarded_host_outside_allowed_hosts_gets_a_400_in_the_error_shape(behind_gateway, manager):
+    client = APIClient(REMOTE_ADDR=GATEWAY)
+    client.force_authenticate(manager)
+    response = client.get(
+        "/api/v1/orders/", headers={**THROUGH_THE_GATEWAY, "X-Forwarded-Host": "evil.example"}
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_request"
+
+
+@pytest.mark.django_db
+def test_an_unknown_path_behind_the_prefix_gets_a_404_in_the_error_shape(public_host, manager):
+    client = APIClient(REMOTE_ADDR=GATEWAY)
+    client.force_authenticate(manager)
+    response = client.get("/api/v1/orders/not-a-number/", headers=THROUGH_THE_GATEWAY)
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+@pytest.mark.django_db
+def test_the_schema_through_the_gateway_describes_the_services_own_paths(public_host):
+    """Deliberately unchanged (ADR 0008): clients map `/api/v1` to `/store-api` as the gateway does."""
+    response = APIClient(REMOTE_ADDR=GATEWAY).get(
+        "/api/v1/schema/", {"format": "json"}, headers=THROUGH_THE_GATEWAY
+    )
+    assert response.status_code == 200
+    schema = response.json()
+    assert "servers" not in schema
+    assert "/api/v1/orders/" in schema["paths"]

@@ -16,14 +16,13 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from io import StringIO
 
-import MySQLdb
 import pytest
 from django.conf import settings as django_settings
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 
 from core.tests.load import Client, Load, percentile, wait_until
-from core.tests.processes import ServiceProcess, running_store, store_environment
+from core.tests.processes import ServiceProcess, mysql_session, running_store, store_environment
 from core.tests.redis_server import free_port
 from orders.models import Order, OrderStatus, PaymentStatus
 from stocks.tests.invariants import assert_stock_matches_ledger
@@ -104,14 +103,7 @@ def warm_up(service) -> None:
 
 def payments_by_order(service) -> dict[int, list[tuple]]:
     """Every payment in the payments database, by order: (id, amount, status, live_order_id)."""
-    database = service.database
-    server = MySQLdb.connect(
-        host=database["HOST"] or "127.0.0.1",
-        port=int(database["PORT"] or 3306),
-        user=database["USER"],
-        password=database["PASSWORD"],
-        database=database["NAME"],
-    )
+    server = mysql_session(service.database)
     try:
         cursor = server.cursor()
         cursor.execute("SELECT order_id, id, amount, status, live_order_id FROM payments_payment")

@@ -6,7 +6,6 @@ krakend.json as a whole is checked in the store's test run (core/tests/test_gate
 from urllib.parse import urlsplit
 
 import pytest
-from django.test import Client
 from django.urls import resolve
 from rest_framework.test import APIClient
 
@@ -32,16 +31,7 @@ def payments_routes():
 
 @pytest.fixture(scope="module")
 def needs_auth(django_db_setup, django_db_blocker, payments_routes):
-    """Whether each route's view refuses an anonymous request (reads only, nothing written)."""
-    client = Client()
-    with django_db_blocker.unblock():
-        needed = {
-            route: gateway.needs_authentication(
-                client, route.backend_method, gateway.concrete(route.url_pattern)
-            )
-            for route in payments_routes
-        }
-    return needed.__getitem__
+    return gateway.authentication_needs(payments_routes, django_db_blocker)
 
 
 def test_every_payments_backend_resolves_to_a_view_that_answers_its_method(payments_routes):

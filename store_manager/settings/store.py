@@ -25,6 +25,11 @@ INSTALLED_APPS = [
 ]
 
 ROOT_URLCONF = "store_manager.urls"
+# Links the store builds (DRF's page links) name the host the client used through the gateway, which
+# KrakenD sends as X-Forwarded-Host. Safe because core.proxies drops that header from anyone but a
+# trusted proxy; the host must still be in ALLOWED_HOSTS. The payments service builds its public
+# links from PAYMENTS_PUBLIC_URL and keeps the Host header.
+USE_X_FORWARDED_HOST = True
 WSGI_APPLICATION = "store_manager.wsgi.application"
 
 DATABASES = {"default": database_from_env("store.sqlite3")}
