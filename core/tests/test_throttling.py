@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import override_settings
 from rest_framework.authtoken.models import Token
@@ -88,6 +89,17 @@ def test_a_clerk_over_the_write_rate_gets_429_with_retry_after_and_no_order(
     assert response["Retry-After"] == "15"
     assert Order.objects.count() == 2
     assert quantity(tea) == 8
+
+
+def test_a_window_counter_expires_once_its_window_has_ended(clock, rates):
+    rates(clerk_write="5/min")
+    budget = throttling.Budget("clerk_write", "42")
+    for _ in range(3):
+        throttling.spend(budget)
+
+    (key,) = cache.keys("throttle:clerk_write:42:*")
+    assert cache.get(key) == 3
+    assert 0 < cache.ttl(key) <= 61
 
 
 def test_the_budget_refills_when_retry_after_has_passed(api_client, clerk, tea, rates, clock):
