@@ -11,6 +11,20 @@ from time import sleep
 from django.db import close_old_connections
 
 
+def add_loop_arguments(parser, *, interval: float) -> None:
+    """`--loop`, `--interval` and `--heartbeat`, the same for every command that can be a worker."""
+    parser.add_argument("--loop", action="store_true", help="Run a round every --interval until interrupted.")
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=interval,
+        help=f"Seconds between rounds with --loop (default {interval:g}).",
+    )
+    parser.add_argument(
+        "--heartbeat", type=Path, help="With --loop, a file touched after each round (for healthchecks)."
+    )
+
+
 def repeat(run_round: Callable[[], None], *, interval: float, heartbeat: Path | None = None) -> None:
     """`run_round()` every `interval` seconds until interrupted, touching `heartbeat` after each."""
     while True:
@@ -21,3 +35,11 @@ def repeat(run_round: Callable[[], None], *, interval: float, heartbeat: Path | 
         if heartbeat is not None:
             heartbeat.touch()
         sleep(interval)
+
+
+def run_as_worker(stdout, run_round: Callable[[], None], *, interval: float, heartbeat: Path | None) -> None:
+    """`repeat(run_round, ...)`, ended by Ctrl-C or SIGINT with a last line rather than a traceback."""
+    try:
+        repeat(run_round, interval=interval, heartbeat=heartbeat)
+    except KeyboardInterrupt:
+        stdout.write("Stopped.")

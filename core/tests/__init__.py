@@ -48,3 +48,15 @@ def count_list_queries(client, url: str, page_size: int) -> int:
     assert response.status_code == 200, response.content
     assert len(response.json()["results"]) == page_size
     return len(queries)
+
+
+class StopAfterRounds:
+    """Stands in for a worker's sleep between rounds (core.worker): interrupts the loop after `rounds`."""
+
+    def __init__(self, rounds: int):
+        self.rounds_left = rounds
+
+    def __call__(self, seconds: float) -> None:
+        self.rounds_left -= 1
+        if self.rounds_left == 0:
+            raise KeyboardInterrupt

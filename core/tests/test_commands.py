@@ -10,8 +10,10 @@ from django.utils import timezone
 
 from articles.models import Article
 from articles.tests.factories import ArticleFactory
+from core import worker
 from core.demo import DEMO_STAFF
 from core.models import IdempotencyKey
+from core.tests import StopAfterRounds
 from orders.models import Order, OrderLine, OrderStatus
 from stocks.models import MovementKind, Stock, StockMovement
 from stocks.tests.invariants import assert_stock_matches_ledger
@@ -134,3 +136,15 @@ def test_purging_deletes_only_the_idempotency_keys_past_their_time_to_live(manag
 
     assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["recent"]
     assert "Deleted 1 idempotency key(s)" in output
+
+
+@pytest.mark.django_db(transaction=True)
+def test_purging_as_a_worker_runs_a_round_an_interval_and_beats_after_each(monkeypatch, tmp_path):
+    monkeypatch.setattr(worker, "sleep", StopAfterRounds(2))
+    heartbeat = tmp_path / "heartbeat"
+
+    output = run("purge_idempotency_keys", "--loop", "--interval", "0", "--heartbeat", str(heartbeat))
+
+    assert output.count("Deleted 0 idempotency key(s)") == 2
+    assert output.rstrip().endswith("Stopped.")
+    assert heartbeat.exists()

@@ -369,13 +369,15 @@ def test_the_workers_run_in_loops_that_their_healthchecks_watch(config):
     for name, command in (
         ("payments-notifier", "deliver_payment_events"),
         ("payments-sync", "sync_payments"),
+        ("store-housekeeping", "purge_idempotency_keys"),
     ):
         argv = services[name]["command"]
         assert argv[:3] == ["python", "manage.py", command] and "--loop" in argv, name
         heartbeat = argv[argv.index("--heartbeat") + 1]
         assert services[name]["healthcheck"]["test"][-3:-1] == ["--heartbeat", heartbeat], name
     assert services["payments-notifier"]["environment"]["DJANGO_SETTINGS_MODULE"].endswith(".payments")
-    assert services["payments-sync"]["environment"]["DJANGO_SETTINGS_MODULE"].endswith(".store")
+    for name in ("payments-sync", "store-housekeeping"):
+        assert services[name]["environment"]["DJANGO_SETTINGS_MODULE"].endswith(".store"), name
 
 
 def store_urlconf():

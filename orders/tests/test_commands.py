@@ -6,20 +6,9 @@ import pytest
 from django.core.management import call_command
 
 from core import worker
+from core.tests import StopAfterRounds
 from orders.models import Order
 from orders.services import order_create
-
-
-class StopAfterRounds:
-    """Stands in for the worker's sleep between rounds: interrupts the loop after `rounds` rounds."""
-
-    def __init__(self, rounds: int):
-        self.rounds_left = rounds
-
-    def __call__(self, seconds: float) -> None:
-        self.rounds_left -= 1
-        if self.rounds_left == 0:
-            raise KeyboardInterrupt
 
 
 # Not inside a test transaction: the worker closes stale connections between rounds, as in production.

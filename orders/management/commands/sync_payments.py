@@ -9,12 +9,11 @@ ends the round.
 """
 
 from collections import Counter
-from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import DomainError
-from core.worker import repeat
+from core.worker import add_loop_arguments, run_as_worker
 from orders import selectors, services
 from orders.errors import PaymentServiceUnavailable
 
@@ -35,13 +34,7 @@ class Command(BaseCommand):
             default=30,
             help="Only orders placed in the last N days (default 30; 0 for all).",
         )
-        parser.add_argument("--loop", action="store_true", help="Keep syncing until interrupted.")
-        parser.add_argument(
-            "--interval", type=float, default=300.0, help="Seconds between rounds with --loop (default 300)."
-        )
-        parser.add_argument(
-            "--heartbeat", type=Path, help="With --loop, a file touched after each round (for healthchecks)."
-        )
+        add_loop_arguments(parser, interval=300.0)
 
     def handle(self, *args, limit: int, max_age_days: int, loop: bool, interval: float, heartbeat, **options):
         if limit < 1:
@@ -53,13 +46,10 @@ class Command(BaseCommand):
         def sync_round() -> None:
             try:
                 self._sync(limit=limit, max_age_days=max_age_days)
-            except CommandError as error:
+            except CommandError as error:  # payments unavailable: the next round tries again
                 self.stderr.write(str(error))
 
-        try:
-            repeat(sync_round, interval=interval, heartbeat=heartbeat)
-        except KeyboardInterrupt:
-            self.stdout.write("Stopped.")
+        run_as_worker(self.stdout, sync_round, interval=interval, heartbeat=heartbeat)
 
     def _sync(self, *, limit: int, max_age_days: int) -> None:
         order_ids = selectors.order_ids_to_sync(limit=limit, max_age_days=max_age_days)
