@@ -31,7 +31,7 @@ from pathlib import Path
 import environ
 from gunicorn.glogging import Logger
 
-from core.logging import JsonFormatter, RequestIdFilter, log_format
+from core.logging import JsonFormatter, RequestIdFilter, SecretPathFilter, log_format
 
 env = environ.Env()
 
@@ -67,6 +67,7 @@ class JsonLogger(Logger):
         for handler in (*self.error_log.handlers, *self.access_log.handlers):
             handler.setFormatter(JsonFormatter())
             handler.addFilter(RequestIdFilter())
+            handler.addFilter(SecretPathFilter())
 
 
 if log_format(debug=env.bool("DEBUG", default=False)) == "json":

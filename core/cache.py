@@ -99,23 +99,28 @@ state = _CacheState()
 
 
 class _LocalCopies:
-    """The entries this process served last, each with the versions it is valid for."""
+    """The entries this process stored last, each with the versions it is valid for.
+
+    A copy also expires with the read caches' TTL, the same safety net as the entries in Redis
+    (a bump lost with the process that owed it).
+    """
 
     def __init__(self, size: int):
         self._size = size
         self._lock = threading.Lock()
-        self._entries: OrderedDict[str, tuple[str, bytes, str]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[str, float, CachedJSON]] = OrderedDict()
 
     def get(self, key: str, versions: str) -> CachedJSON | None:
         entry = self._entries.get(key)
-        if entry is None or entry[0] != versions:
+        if entry is None or entry[0] != versions or entry[1] < time.monotonic():
             return None
         # A new instance per read: callers get their own `.data`, never one another's.
-        return CachedJSON(body=entry[1], etag=entry[2])
+        return CachedJSON(body=entry[2].body, etag=entry[2].etag)
 
     def put(self, key: str, versions: str, result: CachedJSON) -> None:
+        expires = time.monotonic() + settings.READ_CACHE_TTL_SECONDS
         with self._lock:
-            self._entries[key] = (versions, result.body, result.etag)
+            self._entries[key] = (versions, expires, result)
             self._entries.move_to_end(key)
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)

@@ -19,7 +19,6 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
-# A module import: core.metrics imports this module back for the error shape.
 from . import metrics
 
 

@@ -38,7 +38,10 @@ class SecretPathFilter(logging.Filter):
     SECRET_IN_PATH = re.compile(r"(/pay/)[^/\s?#]+")
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a malformed log call: logging reports it, not this filter
+            return True
         if "/pay/" in message:
             record.msg, record.args = self.SECRET_IN_PATH.sub(r"\1[redacted]", message), None
         return True

@@ -57,7 +57,8 @@ def _forget_request_id(**kwargs) -> None:
 
 
 class RequestIdMiddleware:
-    """First in MIDDLEWARE, so that every other middleware's log lines carry the id too.
+    """Early in MIDDLEWARE (after the trusted-proxy one), so that the later middlewares' log lines
+    carry the id too.
 
     The id stays set until the response is closed (`request_finished`), not just until the
     middleware returns: Django logs a 4xx or 5xx answer after the whole middleware chain.

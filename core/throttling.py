@@ -28,6 +28,7 @@ from django_redis.cache import RedisCache
 from rest_framework.throttling import BaseThrottle
 
 from core import cache as read_cache
+from core import rates
 from core.proxies import parse_address
 
 logger = logging.getLogger(__name__)
@@ -35,7 +36,6 @@ logger = logging.getLogger(__name__)
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ANONYMOUS = "anon"
 LOGIN = "login"
-PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 # The clock windows are cut from; tests replace it to stay inside one window.
 clock = time.time
@@ -49,11 +49,10 @@ class Budget:
 
 def parse_rate(rate: str) -> tuple[int, int]:
     """`"120/min"` -> (120 requests, 60 seconds), as DRF writes rates (`s`, `min`, `hour`, `day`)."""
-    requests, _, period = rate.partition("/")
-    try:
-        return int(requests), PERIOD_SECONDS[period[:1]]
-    except (KeyError, ValueError) as error:
-        raise ImproperlyConfigured(f"THROTTLE_RATES: {rate!r} is not a rate like 120/min.") from error
+    parsed = rates.parse_rate(rate)
+    if parsed is None:
+        raise ImproperlyConfigured(f"THROTTLE_RATES: {rate!r} is not a rate like 120/min.")
+    return parsed
 
 
 def rate_of(scope: str) -> tuple[int, int]:

@@ -16,7 +16,7 @@ import graphene
 from django.db import InterfaceError, OperationalError
 from graphql import GraphQLError, GraphQLSyntaxError
 
-from core.errors import DomainError
+from core.errors import DomainError, database_unavailable_body
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,8 @@ def format_error(error) -> dict:
         extensions = {"details": original.details} if original.details else {}
         return _with_code(formatted, original.code, original.message, **extensions)
     if isinstance(original, (OperationalError, InterfaceError)):
-        return _with_code(formatted, "database_unavailable", "The database is unavailable; please retry.")
+        unavailable = database_unavailable_body()
+        return _with_code(formatted, unavailable["code"], unavailable["message"])
     if original is not None and not isinstance(original, GraphQLError):
         logger.error("GraphQL resolver failed at %s", error.path, exc_info=original)
         return _with_code(formatted, "internal_error", "Internal error.")

@@ -278,6 +278,16 @@ def test_a_process_serves_its_own_copy_while_the_versions_are_current(bump_now):
     assert read(source) == {"value": 2}
 
 
+def test_a_process_copy_expires_with_the_read_caches_ttl(settings):
+    settings.READ_CACHE_TTL_SECONDS = 0
+    source = Source(1)
+    read(source)
+    source.value = 2
+    # No bump: only the TTL, the safety net under a bump lost with the process that owed it.
+    assert read(source) == {"value": 2}
+    assert source.runs == 2
+
+
 def test_each_read_of_a_process_copy_gets_its_own_data():
     source = Source(1)
     read(source)

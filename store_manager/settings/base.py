@@ -4,12 +4,12 @@ Everything that differs between machines comes from the environment; the default
 embedded setup (a SQLite file, an in-process cache) so a newcomer runs the store with one command.
 """
 
-import re
 from pathlib import Path
 
 import environ
 
 from core.logging import log_format, logging_config
+from core.rates import parse_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -148,7 +148,7 @@ def rates_from_env(variable: str, defaults: dict[str, str]) -> dict[str, str]:
             raise environ.ImproperlyConfigured(
                 f"{variable}: unknown scope {scope!r} (known: {', '.join(defaults)})."
             )
-        if not re.fullmatch(r"[0-9]+/(s|sec|m|min|h|hour|d|day)", rate):
+        if parse_rate(rate) is None:
             raise environ.ImproperlyConfigured(
                 f"{variable}: {scope}={rate!r} is not a rate like 600/min (per s, min, hour or day)."
             )
