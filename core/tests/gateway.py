@@ -28,8 +28,9 @@ PREFIXES = {
     STORE_HOST: (("/store-api/", "/api/v1/"), ("/graphql", "/graphql/")),
     PAYMENTS_HOST: (("/payments-api/", "/api/v1/"),),
 }
-# Headers every route forwards: request correlation, and the scheme the TLS terminator in front saw.
-ALWAYS_FORWARDED = frozenset({"x-request-id", "x-forwarded-proto"})
+# Headers every route forwards: request correlation. Not X-Forwarded-Proto: nothing terminates TLS in
+# front of the gateway, so it would be the client's word (docs/adr/0008-gateway.md).
+ALWAYS_FORWARDED = frozenset({"x-request-id"})
 # The header that tells a service under which gateway prefix its API root is published (core/proxies.py).
 PREFIX_HEADER = "x-forwarded-prefix"
 # The longest a route's own work (database, cache) may take: the floor of every gateway timeout.
