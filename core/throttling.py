@@ -8,7 +8,9 @@ from a stricter one, against password guessing.
 
 A budget is a counter per fixed window (`120/min`: at most 120 requests from hh:mm:00 to hh:mm:59),
 incremented atomically in the default cache, so every thread, worker and replica using the same Redis
-spends from the same budget. Over budget, DRF answers 429 `throttled` with `Retry-After` (seconds
+spends from the same budget. A token request's counter rides on the request's first round trip to
+Redis (`spend_along`, called by users.authentication), which reads the read caches' versions.
+Over budget, DRF answers 429 `throttled` with `Retry-After` (seconds
 until the window ends). Redis down: requests are let through rather than refused, as the read caches
 skip Redis for a moment (core.cache.state); the gateway still limits.
 
@@ -22,9 +24,7 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache, caches
 from django.core.exceptions import ImproperlyConfigured
-from django_redis.cache import RedisCache
 from rest_framework.throttling import BaseThrottle
 
 from core import cache as read_cache
@@ -72,43 +72,48 @@ def client_ident(request) -> str:
     return str(address)
 
 
+def user_budget(user_id, role: str, *, writes: bool) -> Budget:
+    return Budget(f"{role}_{'write' if writes else 'read'}", str(user_id))
+
+
 def budget_for(request, user, *, writes: bool) -> Budget:
     """The budget a request spends from: its user's, by role and kind, or its address's if anonymous."""
     if user is not None and user.is_authenticated:
-        return Budget(f"{user.role}_{'write' if writes else 'read'}", str(user.pk))
+        return user_budget(user.pk, user.role, writes=writes)
     return Budget(ANONYMOUS, client_ident(request))
 
 
-def _count(key: str, timeout: int) -> int:
-    """One more request in the window at `key`; returns how many it now holds (atomic in Redis)."""
-    backend = caches["default"]
-    if isinstance(backend, RedisCache):
-        # A plain INCR, one round trip: django-redis's incr runs a Lua script to refuse missing keys,
-        # which costs more than the rest of the throttle. The window's first request sets its expiry.
-        redis = backend.client.get_client(write=True)
-        redis_key = backend.make_key(key)
-        count = redis.incr(redis_key)
-        if count == 1:
-            redis.expire(redis_key, timeout)
-        return count
-    try:  # the in-process cache of the embedded setup
-        return cache.incr(key)
-    except ValueError:  # the window's first request
-        if cache.add(key, 1, timeout):
-            return 1
-        return cache.incr(key)
+def _counter(budget: Budget, now: float) -> tuple[str, int, int]:
+    """The key of `budget`'s counter for the window holding `now`, the window, and its length."""
+    seconds = rate_of(budget.scope)[1]
+    window = int(now // seconds)
+    # The window's number is in the key, so a counter expires only after its window has ended.
+    return f"throttle:{budget.scope}:{budget.ident}:{window}", window, seconds
+
+
+def spend_along(budget: Budget) -> None:
+    """Count the request against `budget` with its first round trip to Redis (core.cache.count_along),
+    which reads the read caches' versions; `spend(budget)` then costs no round trip of its own.
+
+    For a budget guessed before the user is known: a request that does not spend from it gets the
+    count back when it ends, so it changes no budget (a request refused by its permissions spends
+    nothing).
+    """
+    key, _, seconds = _counter(budget, clock())
+    read_cache.count_along(key, timeout=seconds + 1)
 
 
 def spend(budget: Budget) -> float | None:
     """Counts one request against `budget`: None while within it, else the seconds until it refills."""
-    requests, seconds = rate_of(budget.scope)
+    requests = rate_of(budget.scope)[0]
     if not read_cache.state.usable():
         return None
     now = clock()
-    window = int(now // seconds)
+    key, window, seconds = _counter(budget, now)
     try:
-        # The window's number is in the key, so a counter expires only after its window has ended.
-        count = _count(f"throttle:{budget.scope}:{budget.ident}:{window}", timeout=seconds + 1)
+        count = read_cache.counted(key)
+        if count is None:
+            count = read_cache.count(key, timeout=seconds + 1)
     except read_cache.CACHE_ERRORS as error:
         read_cache.state.failed(error)
         logger.warning("throttling skipped: the cache is unavailable")

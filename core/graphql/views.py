@@ -59,8 +59,9 @@ class StoreGraphQLView(GraphQLView):
         return csrf_exempt(super().as_view(**initkwargs))
 
     def dispatch(self, request, *args, **kwargs):
+        writes = self._has_mutation(request)
         try:
-            by_token = CachedTokenAuthentication().authenticate(request)
+            by_token = CachedTokenAuthentication(writes=writes).authenticate(request)
         except AuthenticationFailed as error:
             return _refusal(401, error.get_codes(), str(error.detail), WWW_AUTHENTICATE)
         user = by_token[0] if by_token else request.user
@@ -77,7 +78,7 @@ class StoreGraphQLView(GraphQLView):
                 return _refusal(403, "permission_denied", f"CSRF Failed: {reason}")
         if wants_page and user.role not in STOCK_READERS:
             raise PermissionDenied
-        seconds_to_wait = spend(budget_for(request, user, writes=self._has_mutation(request)))
+        seconds_to_wait = spend(budget_for(request, user, writes=writes))
         if seconds_to_wait is not None:
             throttled = Throttled(seconds_to_wait)
             return _refusal(429, "throttled", str(throttled.detail), {"Retry-After": str(throttled.wait)})

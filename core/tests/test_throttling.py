@@ -14,6 +14,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test import override_settings
+from redis.connection import AbstractConnection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -24,6 +25,7 @@ from orders.models import Order
 from orders.tests.threads import run_together
 from stocks.models import Stock, StockMovement
 from users.models import Role
+from users.services import user_update
 from users.tests.factories import UserFactory
 
 from .test_health import DEAD_REDIS
@@ -363,3 +365,92 @@ def test_the_schema_documents_429_where_requests_are_throttled():
     assert "429" in paths["/api/v1/auth/token/"]["post"]["responses"]
     assert "429" not in paths["/health/"]["get"]["responses"]
     assert "429" not in paths["/api/v1/orders/{order_id}/payment-events/"]["post"]["responses"]
+
+
+# --- Token requests: the budget is counted in the round trip that reads the cache versions ---------
+
+
+@pytest.fixture
+def token_client(db):
+    """Returns an API client sending the user's API token, as real clients do."""
+
+    def client_for(user) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+        return client
+
+    return client_for
+
+
+@pytest.fixture
+def redis_round_trips(monkeypatch):
+    """What was sent to Redis (a command, or a pipeline of them), by a spy that sends it on."""
+    sent = []
+    send = AbstractConnection.send_packed_command
+
+    def counting_send(connection, command, *args, **kwargs):
+        sent.append(command)
+        return send(connection, command, *args, **kwargs)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting_send)
+    return sent
+
+
+def spent(scope: str, user) -> int:
+    return sum(cache.get(key) for key in cache.keys(f"throttle:{scope}:{user.pk}:*"))
+
+
+def test_a_token_read_spends_from_its_budget_in_its_only_round_trip_to_redis(
+    token_client, clerk, rates, redis_round_trips
+):
+    rates(clerk_read="3/min")
+    client = token_client(clerk)
+    assert client.get("/api/v1/reports/stock/").status_code == 200  # the process learns the token's user
+    redis_round_trips.clear()
+
+    assert client.get("/api/v1/reports/stock/").status_code == 200
+
+    assert len(redis_round_trips) == 1
+    assert client.get("/api/v1/reports/stock/").status_code == 200
+    assert_error(client.get("/api/v1/reports/stock/"), 429, "throttled")
+    assert spent("clerk_read", clerk) == 4
+
+
+def test_a_token_request_refused_by_its_permissions_spends_nothing(token_client, customer, rates):
+    rates(customer_read="2/min")
+    client = token_client(customer)
+    assert client.get("/api/v1/orders/").status_code == 200
+
+    for _ in range(3):
+        assert_error(client.get("/api/v1/reports/stock/"), 403, "permission_denied")
+
+    assert spent("customer_read", customer) == 1
+    assert client.get("/api/v1/orders/").status_code == 200
+
+
+def test_a_token_whose_user_changed_role_spends_from_the_new_roles_budget_only(
+    token_client, clerk, manager, django_capture_on_commit_callbacks
+):
+    client = token_client(clerk)
+    assert client.get("/api/v1/stocks/").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        user_update(actor=manager, user=clerk, role=Role.SUPPLIER)
+
+    assert client.get("/api/v1/stocks/").status_code == 200
+
+    assert spent("clerk_read", clerk) == 1
+    assert spent("supplier_read", clerk) == 1
+
+
+def test_a_graphql_query_by_post_spends_from_the_read_budget_in_one_round_trip(
+    supplier, shelf, redis_round_trips
+):
+    graphql = GraphQLClient(supplier)
+    graphql.execute("{ lowStock { sku } }")
+    redis_round_trips.clear()
+
+    graphql.execute("{ lowStock { sku } }")
+
+    assert len(redis_round_trips) == 1
+    assert spent("supplier_read", supplier) == 2
+    assert spent("supplier_write", supplier) == 0
