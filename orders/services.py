@@ -104,10 +104,13 @@ def order_create(*, customer, lines: Sequence[dict], created_by) -> Order:
     )
     order.save()
     OrderLine.objects.bulk_create(order_lines)
+    placed = order_get(order_id=order.pk)
+    # Last: the stock rows it locks stay locked until the commit, and other orders of the same
+    # articles wait for them.
     stock_take_for_order(quantities=quantities, reference=order.reference, user=created_by)
     invalidate(SALES)
     transaction.on_commit(ORDERS_CREATED.inc)
-    return order_get(order_id=order.pk)
+    return placed
 
 
 @atomic_with_retry
@@ -212,7 +215,31 @@ def order_request_payment(*, order_id: int) -> Order:
     repeat (the same `Idempotency-Key: order-<id>`) with the payment it already made. Raises
     PaymentServiceUnavailable when payments is down, slow or failing: the order is left as it was.
     """
-    order = order_get(order_id=order_id)
+    _request_payment(order_id)
+    return order_get(order_id=order_id)
+
+
+def order_request_payment_after_create(*, order_id: int) -> Order | None:
+    """order_request_payment for an order just placed, which must not fail because of payments.
+
+    Payments down or slow leaves the order pending without a payment (`POST .../payment/` or
+    `sync_payments` request it later). Returns the order as it is now, without its lines and customer
+    (None if it is gone: a replayed create of an order deleted since).
+    """
+    try:
+        return _request_payment(order_id)
+    except (NotFound, OrderNotPayable):
+        pass
+    except DomainError as error:  # payments down, slow or failing; or an answer the order disagrees with
+        logger.warning("order %s placed without its payment: %s", order_id, error)
+    return Order.objects.filter(pk=order_id).first()
+
+
+def _request_payment(order_id: int) -> Order:
+    """order_request_payment's work; returns the order row alone."""
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        raise NotFound(f"No order {order_id}.")
     if order.payment_id is not None:
         return order
     if order.status != OrderStatus.PENDING:
@@ -226,25 +253,10 @@ def order_request_payment(*, order_id: int) -> Order:
     return _order_record_payment(order_id=order_id, payment=payment)
 
 
-def order_request_payment_after_create(*, order_id: int) -> Order | None:
-    """order_request_payment for an order just placed, which must not fail because of payments.
-
-    Payments down or slow leaves the order pending without a payment (`POST .../payment/` or
-    `sync_payments` request it later). Returns the order as it is now (None if it is gone: a replayed
-    create of an order deleted since).
-    """
-    try:
-        return order_request_payment(order_id=order_id)
-    except (NotFound, OrderNotPayable):
-        pass
-    except DomainError as error:  # payments down, slow or failing; or an answer the order disagrees with
-        logger.warning("order %s placed without its payment: %s", order_id, error)
-    return Order.objects.filter(pk=order_id).first()
-
-
 @atomic_with_retry
 def _order_record_payment(*, order_id: int, payment: payments_client.Payment) -> Order:
-    """Keep what payments said about the order's payment; a paid one marks the order paid."""
+    """Keep what payments said about the order's payment (a paid one marks the order paid); returns
+    the order row."""
     if payment.status == PaymentStatus.PAID:
         return order_mark_paid(
             order_id=order_id, payment_id=payment.id, amount=payment.amount, currency=payment.currency
@@ -254,7 +266,7 @@ def _order_record_payment(*, order_id: int, payment: payments_client.Payment) ->
         raise PaymentMismatch(f"Order {order_id} is linked to payment {order.payment_id}, not {payment.id}.")
     order.payment_id, order.payment_status, order.pay_url = payment.id, payment.status, payment.pay_url
     order.save(update_fields=["payment_id", "payment_status", "pay_url", "updated_at"])
-    return order_get(order_id=order_id)
+    return order
 
 
 @atomic_with_retry
