@@ -18,7 +18,8 @@ user, usually): the request sees the caches as they were when it started, and it
 (bumped as they commit) are seen by its later reads.
 
 The same round trip can carry the increment of a counter (core.throttling's request budgets,
-`count_along`): a warm API read then makes one round trip to Redis in all.
+`count_along`): a warm read with a token whose user this process holds makes one round trip to Redis
+in all.
 
 Redis down or slow: reads are computed from the database (the cache is skipped for a short while
 instead of being waited on at every request), versions that could not be bumped are bumped as
@@ -122,9 +123,11 @@ class _LocalCopies:
         return CachedJSON(body=entry[2].body, etag=entry[2].etag)
 
     def peek(self, key: str) -> CachedJSON | None:
-        """The entry whatever its versions: a guess, never to be served."""
+        """The entry whatever its versions, until it expires: a guess, never to be served."""
         entry = self._entries.get(key)
-        return None if entry is None else CachedJSON(body=entry[2].body, etag=entry[2].etag)
+        if entry is None or entry[1] < time.monotonic():
+            return None
+        return CachedJSON(body=entry[2].body, etag=entry[2].etag)
 
     def put(self, key: str, versions: str, result: CachedJSON) -> None:
         expires = time.monotonic() + settings.READ_CACHE_TTL_SECONDS
@@ -152,7 +155,7 @@ class _Counter:
     """A counter to increment with the request's versions read (`count_along`)."""
 
     timeout: int
-    count: int | None = None  # what it held once incremented
+    held: int | None = None  # what it held once incremented
 
 
 # The counters of the current HTTP request not yet claimed by `counted`.
@@ -168,7 +171,7 @@ def request_finished(**kwargs) -> None:
     _request_versions.set(None)
     counters = _request_counters.get()
     _request_counters.set(None)
-    unclaimed = {key: counter for key, counter in (counters or {}).items() if counter.count is not None}
+    unclaimed = {key: counter for key, counter in (counters or {}).items() if counter.held is not None}
     if unclaimed:
         _give_back(unclaimed)
 
@@ -216,7 +219,7 @@ def _read_versions(namespaces: Iterable[str], *, prefetch: Iterable[str] = ()) -
 def _get_many_counting(keys: list[str]) -> dict:
     """`cache.get_many(keys)`, in the same round trip as the increments of the request's counters."""
     counters = {
-        key: counter for key, counter in (_request_counters.get() or {}).items() if counter.count is None
+        key: counter for key, counter in (_request_counters.get() or {}).items() if counter.held is None
     }
     if not counters:
         return cache.get_many(keys)
@@ -226,8 +229,8 @@ def _get_many_counting(keys: list[str]) -> dict:
     for key, counter in counters.items():
         _increment(pipeline, backend.make_key(key), counter.timeout)
     values, *answers = pipeline.execute()
-    for counter, count in zip(counters.values(), answers[::2], strict=True):
-        counter.count = count
+    for counter, held in zip(counters.values(), answers[1::2], strict=True):
+        counter.held = held
     return {
         key: backend.client.decode(value)
         for key, value in zip(keys, values, strict=True)
@@ -299,11 +302,11 @@ def last_served(key: str) -> CachedJSON | None:
 # --- Counters (core.throttling's request budgets) -------------------------------------------------
 
 
-def _increment(pipeline, redis_key, timeout: int) -> None:
-    # INCR creates a missing counter; EXPIRE NX gives a new one its expiry in the same round trip and
-    # leaves a running one's alone.
-    pipeline.incr(redis_key)
-    pipeline.expire(redis_key, timeout, nx=True)
+def _increment(pipeline, redis_key, timeout: int, by: int = 1) -> None:
+    # A missing counter is created at 0 with its expiry, a running one left alone, in the same round
+    # trip as the increment: no counter is ever left without an expiry. Its answer is the second.
+    pipeline.set(redis_key, 0, ex=timeout, nx=True)
+    pipeline.incrby(redis_key, by)
 
 
 def count(key: str, timeout: int) -> int:
@@ -315,7 +318,7 @@ def count(key: str, timeout: int) -> int:
     if isinstance(backend, RedisCache):
         pipeline = backend.client.get_client(write=True).pipeline(transaction=False)
         _increment(pipeline, backend.make_key(key), timeout)
-        return pipeline.execute()[0]
+        return pipeline.execute()[1]
     try:  # the in-process cache of the embedded setup
         return cache.incr(key)
     except ValueError:  # a new counter
@@ -341,21 +344,20 @@ def counted(key: str) -> int | None:
     not); the count is then this caller's, not given back."""
     counters = _request_counters.get() or {}
     counter = counters.get(key)
-    if counter is None or counter.count is None:
+    if counter is None or counter.held is None:
         return None
     del counters[key]
-    return counter.count
+    return counter.held
 
 
 def _give_back(counters: dict[str, _Counter]) -> None:
+    if not state.usable():
+        return
     backend = caches["default"]
     try:
         pipeline = backend.client.get_client(write=True).pipeline(transaction=False)
         for key, counter in counters.items():
-            redis_key = backend.make_key(key)
-            pipeline.decr(redis_key)
-            # A counter that expired meanwhile is created again at -1: it must expire too.
-            pipeline.expire(redis_key, counter.timeout, nx=True)
+            _increment(pipeline, backend.make_key(key), counter.timeout, by=-1)
         pipeline.execute()
     except CACHE_ERRORS as error:
         state.failed(error)

@@ -215,7 +215,10 @@ def order_request_payment(*, order_id: int) -> Order:
     repeat (the same `Idempotency-Key: order-<id>`) with the payment it already made. Raises
     PaymentServiceUnavailable when payments is down, slow or failing: the order is left as it was.
     """
-    _request_payment(order_id)
+    order = order_get(order_id=order_id)
+    if order.payment_id is not None:
+        return order
+    _request_payment(order)
     return order_get(order_id=order_id)
 
 
@@ -226,37 +229,38 @@ def order_request_payment_after_create(*, order_id: int) -> Order | None:
     `sync_payments` request it later). Returns the order as it is now, without its lines and customer
     (None if it is gone: a replayed create of an order deleted since).
     """
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        return None
     try:
-        return _request_payment(order_id)
-    except (NotFound, OrderNotPayable):
-        pass
+        return _request_payment(order)
+    except OrderNotPayable:
+        return order
     except DomainError as error:  # payments down, slow or failing; or an answer the order disagrees with
         logger.warning("order %s placed without its payment: %s", order_id, error)
     return Order.objects.filter(pk=order_id).first()
 
 
-def _request_payment(order_id: int) -> Order:
-    """order_request_payment's work; returns the order row alone."""
-    order = Order.objects.filter(pk=order_id).first()
-    if order is None:
-        raise NotFound(f"No order {order_id}.")
+def _request_payment(order: Order) -> Order:
+    """Ask payments for `order`'s payment unless it has one; returns the order row with it (the whole
+    order if payments answered it paid)."""
     if order.payment_id is not None:
         return order
     if order.status != OrderStatus.PENDING:
-        raise OrderNotPayable(f"Order {order_id} is {order.status}; only a pending order can be paid.")
+        raise OrderNotPayable(f"Order {order.pk} is {order.status}; only a pending order can be paid.")
     payment = payments_client.client().create_payment(
         order_id=order.pk,
         customer_id=order.customer_id,
         amount=order.total,
         currency=settings.PAYMENTS_CURRENCY,
     )
-    return _order_record_payment(order_id=order_id, payment=payment)
+    return _order_record_payment(order_id=order.pk, payment=payment)
 
 
 @atomic_with_retry
 def _order_record_payment(*, order_id: int, payment: payments_client.Payment) -> Order:
     """Keep what payments said about the order's payment (a paid one marks the order paid); returns
-    the order row."""
+    the order row (the whole order when it was paid)."""
     if payment.status == PaymentStatus.PAID:
         return order_mark_paid(
             order_id=order_id, payment_id=payment.id, amount=payment.amount, currency=payment.currency
@@ -376,7 +380,7 @@ def order_sync_payment(*, order_id: int) -> str:
     if not live:
         if order.payment_id is not None:
             return "unchanged"
-        order_request_payment(order_id=order_id)
+        _request_payment(order)
         return "requested"
     newest = max(live, key=lambda payment: payment.id)
     _order_record_payment(order_id=order_id, payment=newest)

@@ -7,11 +7,12 @@ so a deactivated user or a revoked token is refused at the very next request.
 
 The request's budget (core.throttling) is counted in the same round trip as the versions read: the
 user this process last saw behind the token is a good guess of whose budget it is. A wrong guess (the
-user's role changed) only costs the throttle a round trip of its own, and the guessed count is given
-back.
+user's role changed) costs two round trips more, the throttle's own count and the guessed count
+given back when the request ends.
 """
 
 import hashlib
+from collections.abc import Callable
 
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
@@ -34,14 +35,14 @@ def _token_user(key: str) -> dict:
 
 
 class CachedTokenAuthentication(TokenAuthentication):
-    def __init__(self, *, writes: bool | None = None):
-        # Whether the request spends from the write budget: by its method unless told (a GraphQL
-        # POST may be a query).
+    def __init__(self, *, writes: Callable[[], bool] | None = None):
+        # Whether the request spends from the write budget, asked only when it has to be guessed: by
+        # its method unless told (a GraphQL POST may be a query, which takes parsing to know).
         self.writes = writes
-        self.request = None
 
     def authenticate(self, request):
-        self.request = request
+        if self.writes is None:
+            self.writes = lambda: request.method in WRITE_METHODS
         return super().authenticate(request)
 
     def authenticate_credentials(self, key):
@@ -58,7 +59,6 @@ class CachedTokenAuthentication(TokenAuthentication):
 
     def _spend_along(self, entry: str) -> None:
         guess = last_served(entry)
-        if guess is None or self.request is None:
+        if guess is None or not guess.data["is_active"] or self.writes is None:
             return
-        writes = self.request.method in WRITE_METHODS if self.writes is None else self.writes
-        spend_along(user_budget(guess.data["id"], guess.data["role"], writes=writes))
+        spend_along(user_budget(guess.data["id"], guess.data["role"], writes=self.writes()))

@@ -12,6 +12,8 @@
   with `Retry-After`, and nothing runs.
 """
 
+import functools
+
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
@@ -59,7 +61,7 @@ class StoreGraphQLView(GraphQLView):
         return csrf_exempt(super().as_view(**initkwargs))
 
     def dispatch(self, request, *args, **kwargs):
-        writes = self._has_mutation(request)
+        writes = functools.cache(lambda: self._has_mutation(request))  # parsed once, when needed
         try:
             by_token = CachedTokenAuthentication(writes=writes).authenticate(request)
         except AuthenticationFailed as error:
@@ -78,7 +80,7 @@ class StoreGraphQLView(GraphQLView):
                 return _refusal(403, "permission_denied", f"CSRF Failed: {reason}")
         if wants_page and user.role not in STOCK_READERS:
             raise PermissionDenied
-        seconds_to_wait = spend(budget_for(request, user, writes=writes))
+        seconds_to_wait = spend(budget_for(request, user, writes=writes()))
         if seconds_to_wait is not None:
             throttled = Throttled(seconds_to_wait)
             return _refusal(429, "throttled", str(throttled.detail), {"Retry-After": str(throttled.wait)})
