@@ -9,9 +9,8 @@ from a stricter one, against password guessing.
 A budget is a counter per fixed window (`120/min`: at most 120 requests from hh:mm:00 to hh:mm:59),
 incremented atomically in the default cache, so every thread, worker and replica using the same Redis
 spends from the same budget. A token request's counter rides on the request's first round trip to
-Redis (`spend_along`, called by users.authentication), which reads the read caches' versions.
-Over budget, DRF answers 429 `throttled` with `Retry-After` (seconds
-until the window ends). Redis down: requests are let through rather than refused, as the read caches
+Redis (`spend_along`, called by users.authentication), which reads the read caches' versions. Over
+budget, DRF answers 429 `throttled` with `Retry-After` (seconds until the window ends). Redis down: requests are let through rather than refused, as the read caches
 skip Redis for a moment (core.cache.state); the gateway still limits.
 
 The rates are read from settings.THROTTLE_RATES at each request, not bound at import as DRF's
@@ -96,8 +95,8 @@ def spend_along(budget: Budget) -> None:
     which reads the read caches' versions; `spend(budget)` then costs no round trip of its own.
 
     For a budget guessed before the user is known: a request that does not spend from it gets the
-    count back when it ends, so it changes no budget (a request refused by its permissions spends
-    nothing).
+    count back when it ends, so once it has ended it changed no budget (a request refused by its
+    permissions spends nothing).
     """
     key, _, seconds = _counter(budget, clock())
     read_cache.count_along(key, timeout=seconds + 1)
