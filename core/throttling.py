@@ -10,8 +10,9 @@ A budget is a counter per fixed window (`120/min`: at most 120 requests from hh:
 incremented atomically in the default cache, so every thread, worker and replica using the same Redis
 spends from the same budget. A token request's counter rides on the request's first round trip to
 Redis (`spend_along`, called by users.authentication), which reads the read caches' versions. Over
-budget, DRF answers 429 `throttled` with `Retry-After` (seconds until the window ends). Redis down: requests are let through rather than refused, as the read caches
-skip Redis for a moment (core.cache.state); the gateway still limits.
+budget, DRF answers 429 `throttled` with `Retry-After` (seconds until the window ends). Redis down:
+requests are let through rather than refused, as the read caches skip Redis for a moment
+(core.cache.state); the gateway still limits.
 
 The rates are read from settings.THROTTLE_RATES at each request, not bound at import as DRF's
 SimpleRateThrottle does, so that they follow the environment (THROTTLE_RATES) and test overrides.
