@@ -216,6 +216,11 @@ def _read_versions(namespaces: Iterable[str], *, prefetch: Iterable[str] = ()) -
     return versions
 
 
+def _pipeline(backend: RedisCache):
+    """Commands sent to the cache's Redis in one round trip (not a MULTI transaction)."""
+    return backend.client.get_client(write=True).pipeline(transaction=False)
+
+
 def _get_many_counting(keys: list[str]) -> dict:
     """`cache.get_many(keys)`, in the same round trip as the increments of the request's counters."""
     counters = {
@@ -224,7 +229,7 @@ def _get_many_counting(keys: list[str]) -> dict:
     if not counters:
         return cache.get_many(keys)
     backend = caches["default"]
-    pipeline = backend.client.get_client(write=True).pipeline(transaction=False)
+    pipeline = _pipeline(backend)
     pipeline.mget([backend.make_key(key) for key in keys])
     for key, counter in counters.items():
         _increment(pipeline, backend.make_key(key), counter.timeout)
@@ -316,7 +321,7 @@ def count(key: str, timeout: int) -> int:
     """
     backend = caches["default"]
     if isinstance(backend, RedisCache):
-        pipeline = backend.client.get_client(write=True).pipeline(transaction=False)
+        pipeline = _pipeline(backend)
         _increment(pipeline, backend.make_key(key), timeout)
         return pipeline.execute()[1]
     try:  # the in-process cache of the embedded setup
@@ -355,7 +360,7 @@ def _give_back(counters: dict[str, _Counter]) -> None:
         return
     backend = caches["default"]
     try:
-        pipeline = backend.client.get_client(write=True).pipeline(transaction=False)
+        pipeline = _pipeline(backend)
         for key, counter in counters.items():
             _increment(pipeline, backend.make_key(key), counter.timeout, by=-1)
         pipeline.execute()
