@@ -4,14 +4,19 @@ HOST ?= 127.0.0.1
 STORE_PORT ?= 8000
 PAYMENTS_PORT ?= 8001
 
-.PHONY: help install install-test run test lint format seed bench
+SERVICES := $(PYTHON) scripts/services.py
+
+.PHONY: help install install-test install-servers run test test-suites services services-status services-stop format bench
 
 help:
 	@echo "make run     install everything, migrate and seed SQLite, serve the store on http://$(HOST):$(STORE_PORT)"
 	@echo "             and the payments service on http://$(HOST):$(PAYMENTS_PORT)"
 	@echo "make test    ruff, then the store's tests against MariaDB and Redis (DATABASE_URL, REDIS_URL),"
-	@echo "             then the payments service's tests against MariaDB (PAYMENTS_DATABASE_URL);"
-	@echo "             installs Debian's chromium for the browser tests where it is missing"
+	@echo "             then the payments service's tests against MariaDB (PAYMENTS_DATABASE_URL); starts"
+	@echo "             throwaway servers on loopback for the URLs nothing answers on, and stops them after;"
+	@echo "             installs Debian's mariadb-server, redis-server and chromium where they are missing"
+	@echo "make services         start MariaDB and Redis on loopback for the URLs nothing answers on (data"
+	@echo "                      in var/services/); make services-status, make services-stop"
 	@echo "make format  rewrite the code with ruff's formatter and autofixes"
 	@echo "make bench   Locust against store and payments (gunicorn, MariaDB, Redis), about 8 minutes; prints the"
 	@echo "             targets and records the run in docs/benchmarks.md and docs/benchmarks.png (BENCH_SECONDS=10"
@@ -28,15 +33,30 @@ run: install
 	@scripts/run.sh
 
 test: install-test
-	@$(PYTHON) scripts/check_services.py
+	@$(SERVICES) run -- $(MAKE) --no-print-directory test-suites
+
+# `make test` on servers that already answer.
+test-suites:
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
 	$(PYTHON) -m pytest --create-db $(PYTEST_ARGS)
 	$(PYTHON) -m pytest --create-db --ds=store_manager.settings.payments_test payments/tests
 
+services: install-servers
+	@$(SERVICES) start
+
+services-status: install
+	@$(SERVICES) status
+
+services-stop: install
+	@$(SERVICES) stop
+
+install-servers:
+	@scripts/bootstrap.sh --servers
+
 format: install
 	$(PYTHON) -m ruff check --fix .
 	$(PYTHON) -m ruff format .
 
-bench: install
-	$(PYTHON) -m scripts.bench $(BENCH_ARGS)
+bench: install-servers
+	@$(SERVICES) run -- $(PYTHON) -m scripts.bench $(BENCH_ARGS)

@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlparse
 import MySQLdb
 import redis
 
-from scripts.check_services import check_database, check_redis
+from scripts.services import check_database, check_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 LOG_DIR = ROOT / "var" / "bench"
