@@ -29,14 +29,13 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     DJANGO_SETTINGS_MODULE=store_manager.settings.store \
-    PORT=8000 \
-    SERVE_STATIC=1
+    PORT=8000
 COPY --from=builder /opt/venv /opt/venv
 WORKDIR /app
 # The code stays root's: the service can read it, not change it.
 COPY . .
-# The store's static files (admin, browsable API, Swagger UI, GraphiQL) into STATIC_ROOT, served by
-# the store itself (SERVE_STATIC). DEBUG=1 only lets the settings load without this build needing
+# The store's static files (admin, browsable API, Swagger UI, GraphiQL) into STATIC_ROOT, compressed,
+# served by the store itself (WhiteNoise). DEBUG=1 only lets the settings load without this build needing
 # the secrets; no database is touched. var/ is where the settings may write (SQLite fallback).
 RUN DEBUG=1 python manage.py collectstatic --noinput --verbosity 0 \
     && mkdir -p var \

@@ -6,7 +6,7 @@ PAYMENTS_PORT ?= 8001
 
 SERVICES := $(PYTHON) scripts/services.py
 
-.PHONY: help install install-test install-servers run test test-suites services services-status services-stop format bench
+.PHONY: help install install-test install-servers install-stack run stack test test-suites services services-status services-stop format bench
 
 help:
 	@echo "make run     install everything, migrate and seed SQLite, serve the store on http://$(HOST):$(STORE_PORT)"
@@ -17,6 +17,9 @@ help:
 	@echo "             installs Debian's mariadb-server, redis-server and chromium where they are missing"
 	@echo "make services         start MariaDB and Redis on loopback for the URLs nothing answers on (data"
 	@echo "                      in var/services/); make services-status, make services-stop"
+	@echo "make stack   the production topology of docker-compose.yml from processes, through KrakenD on"
+	@echo "             http://127.0.0.1:8080: STACK_REPLICAS store replicas (2) and payments under gunicorn,"
+	@echo "             the workers, MariaDB, Redis and Prometheus; data and logs in var/stack/"
 	@echo "make format  rewrite the code with ruff's formatter and autofixes"
 	@echo "make bench   Locust against store and payments (gunicorn, MariaDB, Redis), about 8 minutes; prints the"
 	@echo "             targets and records the run in docs/benchmarks.md and docs/benchmarks.png (BENCH_SECONDS=10"
@@ -30,7 +33,14 @@ install-test:
 	@scripts/bootstrap.sh --test
 
 run: install
-	@scripts/run.sh
+	@$(PYTHON) -m scripts.serve dev
+
+# The production topology (docker-compose.yml) from processes: KrakenD on http://127.0.0.1:8080.
+stack: install-stack
+	@$(PYTHON) -m scripts.serve stack
+
+install-stack:
+	@scripts/bootstrap.sh --stack
 
 test: install-test
 	@$(SERVICES) run -- $(MAKE) --no-print-directory test-suites

@@ -11,6 +11,12 @@ The gateway publishes the API root `/api/v1` under another prefix (`/store-api`)
 X-Forwarded-Prefix; `request.path` then becomes the path the client asked for, so the links built
 from it (`build_absolute_uri()`: DRF's page links) work through the gateway, while URL resolution
 keeps using the service's own `request.path_info`.
+
+KrakenD CE follows a backend's redirects itself (its HTTP client's default; not following is an
+Enterprise option): a 302 answered to the gateway would never reach the browser, which would get the
+page the gateway fetched instead, without the cookies the 302 set (an admin login would never stick).
+So behind a trusted proxy a redirect is answered as a page that sends the browser on: 200 with a
+`Refresh` header and a link, every other header and cookie kept (docs/adr/0008-gateway.md).
 """
 
 import ipaddress
@@ -19,6 +25,8 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpResponse
+from django.utils.html import format_html
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -113,14 +121,17 @@ def public_path(path_info: str, forwarded_prefix: str) -> str | None:
     return forwarded_prefix + path_info.removeprefix(API_ROOT)
 
 
-def apply_forwarded_headers(meta: dict) -> None:
-    """Sets REMOTE_ADDR, X-Forwarded-Proto and -Host from a trusted proxy's headers; drops anyone else's."""
+def apply_forwarded_headers(meta: dict) -> bool:
+    """Sets REMOTE_ADDR, X-Forwarded-Proto and -Host from a trusted proxy's headers; drops anyone else's.
+
+    Whether the request came through a trusted proxy.
+    """
     networks = trusted_networks(tuple(settings.TRUSTED_PROXIES))
     peer = parse_address(meta.get("REMOTE_ADDR", ""))
     if peer is None or not _is_trusted(peer, networks):
         for header in FORWARDED_HEADERS:
             meta.pop(header, None)
-        return
+        return False
     forwarded_for = meta.get("HTTP_X_FORWARDED_FOR")
     if forwarded_for:
         meta["REMOTE_ADDR"] = str(client_address(peer, forwarded_for, networks))
@@ -131,6 +142,30 @@ def apply_forwarded_headers(meta: dict) -> None:
         else:
             # An empty host would fail ALLOWED_HOSTS: the request's own Host is the better answer.
             meta.pop(header, None)
+    return True
+
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
+def as_followable_page(redirect: HttpResponse) -> HttpResponse:
+    """A redirect made into a page that sends the browser on, for a proxy that follows redirects."""
+    location = redirect["Location"]
+    page = HttpResponse(
+        format_html(
+            '<!DOCTYPE html><html><head><meta http-equiv="refresh" content="0; url={}">'
+            '<title>Redirecting</title></head><body><p>Continue to <a href="{}">{}</a>.</p></body></html>',
+            location,
+            location,
+            location,
+        ),
+        headers={"Refresh": f"0; url={location}", "Cache-Control": "no-store"},
+    )
+    for header, value in redirect.items():
+        if header.lower() not in ("location", "content-type", "content-length", "cache-control"):
+            page[header] = value
+    page.cookies = redirect.cookies
+    return page
 
 
 class TrustedProxyMiddleware:
@@ -142,8 +177,11 @@ class TrustedProxyMiddleware:
         trusted_networks(tuple(settings.TRUSTED_PROXIES))
 
     def __call__(self, request):
-        apply_forwarded_headers(request.META)
+        proxied = apply_forwarded_headers(request.META)
         forwarded_prefix = request.META.get("HTTP_X_FORWARDED_PREFIX")
         if forwarded_prefix:
             request.path = public_path(request.path_info, _nearest(forwarded_prefix)) or request.path
-        return self.get_response(request)
+        response = self.get_response(request)
+        if proxied and response.status_code in REDIRECT_STATUSES and response.has_header("Location"):
+            return as_followable_page(response)
+        return response

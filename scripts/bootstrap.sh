@@ -2,16 +2,23 @@
 # Installs what the project needs on a fresh Debian/Ubuntu machine: the MariaDB client headers
 # that mysqlclient compiles against, then a virtualenv in .venv with the pinned packages.
 # With --servers, also Debian's mariadb-server and redis-server, which scripts/services.py starts on
-# loopback (installed without starting the system's own servers). With --test, the servers and what
-# only the tests need: Debian's chromium for the browser tests.
+# loopback (installed without starting the system's own servers). With --stack, the servers, Debian's
+# prometheus and KrakenD CE, built from its Go module into var/tools/ (make stack). With --test, all
+# of that and what only the tests need: Debian's chromium for the browser tests.
 # Safe to run again: it only does what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The KrakenD CE release the gateway runs: the one of ../shared/krakend-schema and docker-compose.yml.
+KRAKEND_VERSION=v2.13.8
+KRAKEND_MODULE=github.com/krakend/krakend-ce/v2
+
 for_tests=false
+for_stack=false
 for_servers=false
 case "${1:-}" in
-  --test) for_tests=true for_servers=true ;;
+  --test) for_tests=true for_stack=true for_servers=true ;;
+  --stack) for_stack=true for_servers=true ;;
   --servers) for_servers=true ;;
 esac
 
@@ -25,6 +32,10 @@ if $for_tests && [ ! -x /usr/bin/chromium ]; then need_apt+=(chromium); fi
 if $for_servers; then
   [ -x /usr/sbin/mariadbd ] || need_apt+=(mariadb-server)
   [ -x /usr/bin/redis-server ] || need_apt+=(redis-server)
+fi
+if $for_stack; then
+  [ -x /usr/bin/prometheus ] || need_apt+=(prometheus)
+  command -v go >/dev/null || need_apt+=(golang-go)
 fi
 if ((${#need_apt[@]})); then
   echo "bootstrap: installing system packages: ${need_apt[*]}"
@@ -49,4 +60,22 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   .venv/bin/pip install -q --upgrade pip
   .venv/bin/pip install -q -r requirements-dev.txt
   echo "$wanted" >"$stamp"
+fi
+
+# KrakenD CE from its Go module, as its own Makefile builds it (the version in `krakend version`).
+# When the Go module proxy refuses it, what it answered is kept in var/tools/krakend-ce.error: the
+# gateway tests and `make stack` say so, and everything else still runs.
+if $for_stack && [ ! -x var/tools/krakend-ce ]; then
+  mkdir -p var/tools
+  echo "bootstrap: building KrakenD CE $KRAKEND_VERSION (go install $KRAKEND_MODULE/cmd/krakend-ce@$KRAKEND_VERSION)"
+  version=${KRAKEND_VERSION#v}
+  echo "go install $KRAKEND_MODULE/cmd/krakend-ce@$KRAKEND_VERSION failed:" >var/tools/krakend-ce.error
+  if GOBIN="$PWD/var/tools" go install \
+      -ldflags "-X $KRAKEND_MODULE/pkg.Version=$version -X github.com/luraproject/lura/v2/core.KrakendVersion=$version" \
+      "$KRAKEND_MODULE/cmd/krakend-ce@$KRAKEND_VERSION" 2>>var/tools/krakend-ce.error; then
+    rm -f var/tools/krakend-ce.error
+  else
+    echo "bootstrap: KrakenD could not be built; the gateway tests and make stack will say why:" >&2
+    tail -n 3 var/tools/krakend-ce.error >&2
+  fi
 fi

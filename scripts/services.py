@@ -61,6 +61,7 @@ class Server:
     host: str
     port: int
     urls: list[str] = field(default_factory=list, compare=False)
+    state_dir: Path = field(default=STATE_DIR, compare=False)
 
     @property
     def name(self) -> str:
@@ -68,7 +69,7 @@ class Server:
 
     @property
     def directory(self) -> Path:
-        return STATE_DIR / self.name
+        return self.state_dir / self.name
 
     @property
     def pid_file(self) -> Path:
@@ -126,7 +127,8 @@ class Server:
             *(f"--{name}" if value is None else f"--{name}={value}" for name, value in options.items()),
         ]
 
-    def start(self) -> None:
+    def initialize(self) -> None:
+        """The server's directory, and for MariaDB its system tables, unless they exist."""
         program = self.command()[0]
         if shutil.which(program) is None:
             raise SystemExit(
@@ -148,6 +150,36 @@ class Server:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
+
+    def provision(self) -> None:
+        """On a server just started: the MariaDB users its URLs log in as (every privilege: the
+        server is ours) and the databases they name, or the password its Redis URLs carry."""
+        for url in self.urls:
+            parts = urlparse(url)
+            if self.kind == "redis":
+                if parts.password:
+                    client = redis.Redis(host=self.host, port=self.port)
+                    client.config_set("requirepass", unquote(parts.password))
+                continue
+            user, password = unquote(parts.username or "root"), unquote(parts.password or "")
+            connection = MySQLdb.connect(host=self.host, port=self.port, user="root")
+            try:
+                cursor = connection.cursor()
+                if database := parts.path.lstrip("/"):
+                    cursor.execute(
+                        f"CREATE DATABASE IF NOT EXISTS `{database}` "
+                        "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+                    )
+                for host in ("127.0.0.1", "::1"):
+                    cursor.execute("CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s", (user, host, password))
+                    cursor.execute("ALTER USER %s@%s IDENTIFIED BY %s", (user, host, password))
+                    cursor.execute("GRANT ALL PRIVILEGES ON *.* TO %s@%s WITH GRANT OPTION", (user, host))
+            finally:
+                connection.close()
+
+    def start(self) -> None:
+        """Starts the server as a process of its own, which outlives this script (`stop` ends it)."""
+        self.initialize()
         with self.log.open("a") as output:
             process = subprocess.Popen(
                 self.command(), stdout=output, stderr=subprocess.STDOUT, start_new_session=True
@@ -161,10 +193,7 @@ class Server:
                     f"services: {self.name} did not start; its log:\n{self.log.read_text()[-3000:]}"
                 )
             time.sleep(0.1)
-        if self.kind == "mariadb":
-            _create_users(self)
-        else:
-            _set_password(self)
+        self.provision()
         print(f"services: started {self.name} on {self.host}:{self.port} (data and log in {self.directory})")
 
     def stop(self) -> None:
@@ -235,29 +264,6 @@ def start() -> list[Server]:
         stop(started)
         raise
     return started
-
-
-def _create_users(server: Server) -> None:
-    """On a MariaDB just started, the users its URLs log in as, with every privilege (it is ours)."""
-    connection = MySQLdb.connect(host=server.host, port=server.port, user="root")
-    try:
-        cursor = connection.cursor()
-        for url in server.urls:
-            parts = urlparse(url)
-            user, password = unquote(parts.username or "root"), unquote(parts.password or "")
-            for host in ("127.0.0.1", "::1"):
-                cursor.execute("CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s", (user, host, password))
-                cursor.execute("ALTER USER %s@%s IDENTIFIED BY %s", (user, host, password))
-                cursor.execute("GRANT ALL PRIVILEGES ON *.* TO %s@%s WITH GRANT OPTION", (user, host))
-    finally:
-        connection.close()
-
-
-def _set_password(server: Server) -> None:
-    """On a Redis just started, the password its URLs carry, if any."""
-    for url in server.urls:
-        if password := urlparse(url).password:
-            redis.Redis(host=server.host, port=server.port).config_set("requirepass", unquote(password))
 
 
 def check_database(url: str, variable: str = "DATABASE_URL") -> str | None:

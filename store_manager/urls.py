@@ -1,8 +1,6 @@
-from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import include, path
 from django.views.generic import RedirectView
-from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
@@ -51,15 +49,6 @@ urlpatterns = [
     # For Prometheus on the internal network; the gateway does not route it (core/metrics.py).
     path("metrics", core_metrics.metrics_view, name="metrics"),
 ]
-
-if settings.SERVE_STATIC:
-    urlpatterns.append(
-        re_path(
-            rf"^{settings.STATIC_URL.lstrip('/')}(?P<path>.*)$",
-            serve,
-            {"document_root": settings.STATIC_ROOT},
-        )
-    )
 
 handler400 = core_views.bad_request
 handler403 = core_views.permission_denied

@@ -5,7 +5,7 @@ whole) and the payments service's (payments/tests/test_gateway.py). Each check r
 what is wrong, so that a failure names every faulty route at once.
 """
 
-import json
+import fnmatch
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -15,14 +15,13 @@ from django.test import Client
 from django.urls import Resolver404, get_resolver, resolve
 from django.urls.resolvers import URLResolver
 
+from scripts.gateway import PAYMENTS_HOST, STORE_HOST
+
 REPO = Path(__file__).resolve().parents[2]
-KRAKEND_JSON = REPO / "krakend.json"
 SCHEMA_FOLDER = REPO.parent / "shared" / "krakend-schema"
 KRAKEND_VERSION = "v2.13"
 SCHEMA_URL = f"https://www.krakend.io/schema/{KRAKEND_VERSION}/krakend.json"
 
-STORE_HOST = "http://store:8000"
-PAYMENTS_HOST = "http://payments:8001"
 # Gateway path prefix -> the service's own prefix (the deployment decisions of issue 6).
 PREFIXES = {
     STORE_HOST: (("/store-api/", "/api/v1/"), ("/graphql", "/graphql/")),
@@ -33,6 +32,20 @@ PREFIXES = {
 ALWAYS_FORWARDED = frozenset({"x-request-id"})
 # The header that tells a service under which gateway prefix its API root is published (core/proxies.py).
 PREFIX_HEADER = "x-forwarded-prefix"
+STATIC_PREFIX = "/static/"
+# What a staff page's route forwards, beside X-Request-Id: the session cookie and content negotiation
+# (the browsable API answers HTML to a browser), and for a form or a script's write its body and what
+# Django's CSRF check reads (the token, Origin, and Referer under HTTPS).
+BROWSER_READ_HEADERS = frozenset({"accept", "cookie"})
+BROWSER_WRITE_HEADERS = BROWSER_READ_HEADERS | {
+    "content-type",
+    "content-length",
+    "origin",
+    "referer",
+    "x-csrftoken",
+}
+# A static file's revalidation (WhiteNoise answers 304).
+STATIC_HEADERS = frozenset({"if-modified-since", "if-none-match"})
 # The longest a route's own work (database, cache) may take: the floor of every gateway timeout.
 OWN_WORK_SECONDS = 2.0
 # What the gateway routes: OPTIONS is answered by KrakenD itself (CORS preflight), HEAD not at all.
@@ -134,9 +147,16 @@ class Route:
     def __str__(self) -> str:
         return f"{self.method} {self.endpoint}"
 
+    @property
+    def for_browsers(self) -> bool:
+        """A staff page (admin, browsable API, GraphiQL, static files): published at the store's own
+        path, with session cookies. Programs' routes are published under a prefix of their own."""
+        return self.endpoint == self.url_pattern
 
-def load_config() -> dict:
-    return json.loads(KRAKEND_JSON.read_text())
+    @property
+    def static(self) -> bool:
+        """A static file, served by WhiteNoise's middleware before any URL is resolved."""
+        return self.endpoint.startswith(STATIC_PREFIX)
 
 
 def namespaces(config: dict) -> dict[str, set[str]]:
@@ -196,9 +216,33 @@ def per_second(rate: float, rate_limit: dict) -> float:
     return rate / seconds(rate_limit.get("every", "1s"))
 
 
-def concrete(pattern: str) -> str:
-    """The pattern with every placeholder filled with an id every converter of ours accepts."""
-    return re.sub(r"\{[^}/]+\}", "1", pattern)
+# Placeholder values naming something real: the admin's app and model (every admin URL exists for
+# users.user, its password page included); any other placeholder is an id.
+PLACEHOLDER_SAMPLES = {"app_label": "users", "model_name": "user"}
+
+
+def concrete(pattern: str, *, id: str = "1") -> str:
+    """The pattern with every placeholder filled with a value the service's URLconf accepts."""
+    return re.sub(r"\{([^}/]+)\}", lambda match: PLACEHOLDER_SAMPLES.get(match.group(1), id), pattern)
+
+
+def sample_path(route: str) -> str:
+    """A path the URLconf route (as ResolverMatch.route spells it) matches: converters and regex
+    groups filled with an id, alternatives (`(?P<app_label>users|articles)`) with their first one."""
+    path = re.sub(r"\(\?P<\w+>([^()]*)\)", lambda match: _sample_group(match.group(1)), route)
+    path = re.sub(r"<[^>]+>", "1", path)
+    return "/" + path.removeprefix("^").removesuffix("$")
+
+
+def _sample_group(pattern: str) -> str:
+    first = pattern.split("|")[0]
+    return first if re.fullmatch(r"[\w-]+", first) else "1"
+
+
+def backend_matches(route: Route, path: str) -> bool:
+    """Whether the route's backend path pattern takes `path` (a placeholder is one segment)."""
+    regex = re.sub(r"\\\{[^}/]+\\\}", "[^/]+", re.escape(route.url_pattern))
+    return re.fullmatch(regex, path) is not None
 
 
 def endpoint_matches(route: Route, path: str) -> dict | None:
@@ -266,29 +310,32 @@ def backend_problems(gateway: Iterable[Route], urlconf: str) -> list[str]:
 def exposure_problems(gateway: Iterable[Route], urlconf: str, not_exposed: dict[tuple[str, str], str]):
     """Every method of every route is on the gateway or, with a reason, in `not_exposed`.
 
-    `not_exposed` maps (method or "*", route or route prefix ending in "*") to why it is not exposed.
+    A route is on the gateway when some gateway route's backend pattern takes a path the route
+    matches, with its method. `not_exposed` maps (methods as `PUT|PATCH` or "*", route or glob of
+    routes as fnmatch reads them) to why they are not exposed.
     """
-    exposed = {(route.backend_method, backend_route(route, urlconf).route) for route in gateway}
+    gateway = list(gateway)
     problems, used = [], set()
     for path, methods in service_routes(urlconf):
+        sample = sample_path(path)
         for method in sorted(methods):
+            exposed = any(
+                route.backend_method == method and backend_matches(route, sample) for route in gateway
+            )
             reasons = [key for key in not_exposed if _listed(key, method, path)]
             used.update(reasons)
-            if (method, path) in exposed and reasons:
+            if exposed and reasons:
                 problems.append(f"{method} {path} is on the gateway but listed as not exposed")
-            elif (method, path) not in exposed and not reasons:
+            elif not exposed and not reasons:
                 problems.append(f"{method} {path} is neither on the gateway nor listed as not exposed")
     problems += [f"{key} is listed as not exposed but matches no route" for key in set(not_exposed) - used]
     return problems
 
 
 def _listed(key: tuple[str, str], method: str, path: str) -> bool:
-    listed_method, listed_route = key
-    if listed_method not in (method, "*"):
-        return False
-    if listed_route.endswith("*"):
-        return path.startswith(listed_route[:-1])
-    return path == listed_route
+    listed_methods, listed_route = key
+    methods = ROUTED_METHODS if listed_methods == "*" else listed_methods.split("|")
+    return method in methods and fnmatch.fnmatchcase(path, listed_route)
 
 
 def needs_authentication(client: Client, method: str, path: str) -> bool:
@@ -313,8 +360,8 @@ def authentication_needs(routes: Iterable[Route], django_db_blocker) -> Callable
 
 
 def authentication_problems(gateway: Iterable[Route], needs_auth: Callable[[Route], bool]) -> list[str]:
-    """Authorization is forwarded, and clients are counted by it, exactly where the view needs it;
-    elsewhere clients are counted by their IP."""
+    """On programs' routes, Authorization is forwarded, and clients are counted by it, exactly where
+    the view needs it; elsewhere clients are counted by their IP."""
     problems = []
     for route in gateway:
         needed = needs_auth(route)
@@ -375,8 +422,31 @@ def forwarding_problems(
             problems.append(f"{route}: forwards query strings {forwarded}, the view takes {taken}")
         expected = set(ALWAYS_FORWARDED | operation.headers)
         expected |= {"authorization"} if needs_auth(route) else set()
-        expected |= {"content-type"} if operation.has_body else set()
+        # Content-Length too: without it KrakenD streams the body chunked, which Django reads as empty.
+        expected |= {"content-type", "content-length"} if operation.has_body else set()
         expected |= {"if-none-match"} if operation.not_modified else set()
         if route.headers != expected:
             problems.append(f"{route}: forwards headers {sorted(route.headers)}, needs {sorted(expected)}")
+    return problems
+
+
+def browser_problems(gateway: Iterable[Route]) -> list[str]:
+    """Staff pages forward the session cookie and what a page or form sends, never Authorization;
+    static files forward only their revalidation; both count clients by their IP."""
+    problems = []
+    for route in gateway:
+        if route.static:
+            expected = STATIC_HEADERS
+        else:
+            expected = BROWSER_READ_HEADERS if route.method == "GET" else BROWSER_WRITE_HEADERS
+        if route.headers != ALWAYS_FORWARDED | expected:
+            problems.append(
+                f"{route}: forwards {sorted(route.headers)}, expected {sorted(ALWAYS_FORWARDED | expected)}"
+            )
+        if route.rate_limit.get("strategy") != "ip":
+            problems.append(
+                f"{route}: clients keyed by {route.rate_limit.get('strategy')}, expected their IP"
+            )
+        if route.query_strings != (frozenset() if route.static else frozenset({"*"})):
+            problems.append(f"{route}: forwards query strings {sorted(route.query_strings)}")
     return problems

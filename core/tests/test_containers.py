@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
+from django.core.files.storage import storages
 from django.http.request import validate_host
 
 REPO = Path(settings.BASE_DIR)
@@ -88,11 +89,14 @@ def test_compose_refuses_to_run_without_the_secrets(tmp_path):
     assert "in .env" in result.stderr
 
 
-def test_only_the_gateway_publishes_a_port(config):
-    publishing = {name for name, service in config["services"].items() if service.get("ports")}
+def test_only_the_gateway_is_published_beyond_this_machine(config):
+    publishing = {
+        (name, port.get("host_ip", "0.0.0.0"), port["published"], port["target"])
+        for name, service in config["services"].items()
+        for port in service.get("ports", [])
+    }
 
-    assert publishing == {GATEWAY}
-    assert [(p["published"], p["target"]) for p in config["services"][GATEWAY]["ports"]] == [("8080", 8080)]
+    assert publishing == {(GATEWAY, "0.0.0.0", "8080", 8080), ("prometheus", "127.0.0.1", "9090", 9090)}
 
 
 def test_every_long_running_service_has_a_healthcheck(config):
@@ -314,7 +318,6 @@ def test_the_image_collects_the_static_files_the_store_serves():
     runtime = dockerfile_stages()[-1]
 
     assert any("collectstatic --noinput" in run for run in instructions(runtime, "RUN"))
-    assert "SERVE_STATIC=1" in " ".join(instructions(runtime, "ENV"))
 
 
 @pytest.mark.parametrize(
@@ -380,28 +383,38 @@ def test_the_workers_run_in_loops_that_their_healthchecks_watch(config):
         assert services[name]["environment"]["DJANGO_SETTINGS_MODULE"].endswith(".store"), name
 
 
-def store_urlconf():
-    """store_manager/urls.py run again, under the settings of now (it reads SERVE_STATIC once)."""
-    spec = importlib.util.find_spec("store_manager.urls")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.mark.parametrize(("serve_static", "status"), [(True, 200), (False, 404)])
-def test_the_store_serves_collected_static_files_only_when_told(
-    settings, tmp_path, client, serve_static, status
-):
+@pytest.fixture
+def collected_static(settings, tmp_path):
+    """A STATIC_ROOT as `collectstatic` leaves it (one file), and a file beside it that is not static."""
     static_root = tmp_path / "staticfiles"
     (static_root / "admin").mkdir(parents=True)
-    (static_root / "admin" / "base.css").write_text("body { margin: 0 }")
+    (static_root / "admin" / "base.css").write_text("body { margin: 0 }" * 100)
     (tmp_path / "secret.txt").write_text("not a static file")
-    settings.STATIC_ROOT, settings.SERVE_STATIC = static_root, serve_static
-    settings.ROOT_URLCONF = store_urlconf()
+    settings.STATIC_ROOT = static_root
+    return static_root
 
+
+def test_the_store_serves_the_collected_static_files_itself(collected_static, client):
     response = client.get("/static/admin/base.css")
 
-    assert response.status_code == status
-    if serve_static:
-        assert b"".join(response.streaming_content) == b"body { margin: 0 }"
-        assert client.get("/static/../secret.txt").status_code == 400
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"body { margin: 0 }" * 100
+    assert response["Cache-Control"].startswith("max-age=")
+    assert (
+        client.get("/static/admin/base.css", headers={"If-None-Match": response["ETag"]}).status_code == 304
+    )
+    assert client.get("/static/../secret.txt").status_code == 404
+    assert client.get("/static/admin/missing.css").status_code == 404
+
+
+def test_the_static_files_are_served_compressed_to_who_accepts_it(collected_static, client):
+    """What `collectstatic` does after copying, with the storage of the settings: each file is
+    compressed beside itself, and WhiteNoise serves the compressed one to who accepts it."""
+    storage = storages["staticfiles"]
+    list(storage.post_process({"admin/base.css": (storage, "admin/base.css")}))
+
+    response = client.get("/static/admin/base.css", headers={"Accept-Encoding": "gzip"})
+
+    assert response.status_code == 200
+    assert response["Content-Encoding"] == "gzip"
+    assert response["Vary"] == "Accept-Encoding"

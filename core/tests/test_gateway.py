@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.conf import settings
+from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from jsonschema import Draft201909Validator
 from referencing import Registry
@@ -23,6 +24,7 @@ from core.request_id import bound_request_id
 from core.tests import gateway
 from orders.payments_client import CircuitBreaker, PaymentsClient
 from orders.tests.payments_stub import payment_json, stub_server
+from scripts.gateway import load_config
 
 URLCONF = "store_manager.urls"
 SCHEMA_FILE = gateway.SCHEMA_FOLDER / gateway.KRAKEND_VERSION / "krakend.json"
@@ -34,21 +36,20 @@ NOT_EXPOSED = {
     ("POST", "api/v1/orders/<int:order_id>/payment-events/"): (
         "payments -> store notifications: signed, sent on the internal network to STORE_URL"
     ),
-    ("GET", "api/v1/docs/"): (
-        "Swagger UI fetches /api/v1/schema/ and /static/ by the store's own paths, which the gateway "
-        "does not route; the schema itself is on the gateway"
-    ),
-    ("GET", "api/v1/"): "DRF's API root lists the store's own URLs, not the gateway's",
-    (
-        "GET",
-        "graphql/",
-    ): "the GraphiQL page needs a session, and the gateway forwards no cookie; clients POST",
-    ("*", ""): "a redirect to the browsable API",
-    ("*", "admin/*"): "the Django admin: staff, sessions and CSRF cookies, on the internal network",
-    ("*", "api-auth/*"): "the browsable API's session login (cookies)",
     ("GET", "health/"): "container probes; the gateway answers /__health itself",
     ("GET", "health/ready/"): "container probes; the gateway answers /__health itself",
     ("*", "metrics"): "scraped by Prometheus on the internal network",
+    ("POST|PUT|PATCH|DELETE", ""): "a redirect to the browsable API: a GET",
+    ("PUT", "api-auth/login/"): "the login form posts (PUT is only FormView's alias of POST)",
+    ("PUT|PATCH|DELETE", "admin/*"): "the admin's pages are links and forms: GET and POST only",
+    ("POST", "admin/"): "pages without a form: GET only",
+    ("POST", "admin/jsi18n/"): "pages without a form: GET only",
+    ("POST", "admin/autocomplete/"): "pages without a form: GET only",
+    ("POST", "admin/(?P<app_label>*)/$"): "pages without a form: GET only",
+    ("POST", "admin/*/<path:object_id>/history/"): "pages without a form: GET only",
+    ("POST", "admin/*/<path:object_id>/"): "a redirect to the object's change page: a GET",
+    ("POST", "admin/r/*"): "the admin's view-on-site redirect: a GET",
+    ("*", "admin/(?P<url>.*)$"): "the admin's catch-all for unknown paths (404)",
 }
 # Exposed operations the OpenAPI description leaves out: drf-spectacular's own view, and GraphQL.
 UNDESCRIBED = {
@@ -65,7 +66,7 @@ CALLING_PAYMENTS = {("POST", "order-list"), ("POST", "order-cancel"), ("POST", "
 
 @pytest.fixture(scope="module")
 def config():
-    return gateway.load_config()
+    return load_config()
 
 
 @pytest.fixture(scope="module")
@@ -75,12 +76,23 @@ def all_routes(config):
 
 @pytest.fixture(scope="module")
 def store_routes(all_routes):
-    return [route for route in all_routes if route.host == gateway.STORE_HOST]
+    """The store's routes that its URLconf answers (static files are WhiteNoise's, before it)."""
+    return [route for route in all_routes if route.host == gateway.STORE_HOST and not route.static]
 
 
 @pytest.fixture(scope="module")
-def needs_auth(django_db_setup, django_db_blocker, store_routes):
-    return gateway.authentication_needs(store_routes, django_db_blocker)
+def program_routes(store_routes):
+    return [route for route in store_routes if not route.for_browsers]
+
+
+@pytest.fixture(scope="module")
+def browser_routes(all_routes):
+    return [route for route in all_routes if route.for_browsers]
+
+
+@pytest.fixture(scope="module")
+def needs_auth(django_db_setup, django_db_blocker, program_routes):
+    return gateway.authentication_needs(program_routes, django_db_blocker)
 
 
 @pytest.fixture(scope="module")
@@ -181,8 +193,13 @@ def test_paths_sharing_a_prefix_name_their_placeholders_alike(all_routes):
 
 
 def test_gateway_paths_map_to_the_services_paths_by_prefix(all_routes):
+    """Programs' routes by the prefix of their service; staff pages at the store's own paths."""
     wrong = []
     for route in all_routes:
+        if route.for_browsers:
+            if route.host != gateway.STORE_HOST:
+                wrong.append(f"{route} -> {route.host}{route.url_pattern}")
+            continue
         mapped = [
             backend + route.endpoint.removeprefix(public)
             for public, backend in gateway.PREFIXES.get(route.host, ())
@@ -211,8 +228,11 @@ def test_every_endpoint_is_rate_limited_in_all_and_per_client(all_routes):
 
 def test_writes_are_limited_more_strictly_than_reads_of_the_same_resource(all_routes):
     def resource(route):
-        segments = route.endpoint.strip("/").split("/")
-        return route.host, segments[min(1, len(segments) - 1)], route.rate_limit["strategy"]
+        """The first segment of the path under the service's API root, or of the page's path."""
+        path = route.endpoint
+        for prefix in ("/store-api/", "/payments-api/", "/api/v1/"):
+            path = path.removeprefix(prefix)
+        return route.host, path.strip("/").split("/")[0], route.rate_limit["strategy"]
 
     looser = []
     for write in (route for route in all_routes if route.method in WRITES):
@@ -235,12 +255,17 @@ def test_every_endpoint_outlasts_its_own_work_and_the_server_outlasts_every_endp
 
 
 def test_cors_is_answered_once_by_the_gateway_and_never_by_the_store(config, all_routes):
+    """For programs' routes: a page of another origin calls them with a token, never a cookie. Staff
+    pages are not meant for other origins (their session cookies are SameSite=Lax, their writes need
+    the CSRF token)."""
     cors = config["extra_config"]["security/cors"]
     assert all("security/cors" not in endpoint.get("extra_config", {}) for endpoint in config["endpoints"])
-    assert cors["allow_credentials"] is False  # credentials travel in Authorization, never in cookies
+    assert cors["allow_credentials"] is False  # a foreign origin's request carries no cookie
     allowed = {header.lower() for header in cors["allow_headers"]}
-    sent_by_browsers = set().union(*(route.headers for route in all_routes)) - {"x-forwarded-proto"}
-    assert sent_by_browsers - allowed == set()
+    programs = [route for route in all_routes if not route.for_browsers]
+    # Content-Length is set by the browser itself (a forbidden header name for scripts).
+    sent_by_scripts = set().union(*(route.headers for route in programs)) - {"content-length"}
+    assert sent_by_scripts - allowed == set()
     assert not any("cors" in name.lower() for name in [*settings.INSTALLED_APPS, *settings.MIDDLEWARE])
     answer = Client().get("/health/", HTTP_ORIGIN="https://shop.example")
     assert not any(header.startswith("Access-Control-") for header in answer.headers)
@@ -264,21 +289,54 @@ def test_every_store_route_is_on_the_gateway_or_deliberately_left_off(store_rout
 
 
 def test_authorization_is_forwarded_and_keys_clients_exactly_where_the_view_needs_it(
-    store_routes, needs_auth
+    program_routes, needs_auth
 ):
-    assert gateway.authentication_problems(store_routes, needs_auth) == []
+    assert gateway.authentication_problems(program_routes, needs_auth) == []
 
 
-def test_the_query_strings_and_headers_forwarded_are_exactly_what_each_view_takes(store_routes, needs_auth):
+def test_the_query_strings_and_headers_forwarded_are_exactly_what_each_view_takes(program_routes, needs_auth):
     schema = APIClient().get("/api/v1/schema/", {"format": "json"}).json()
     operations = {**gateway.openapi_operations(schema, URLCONF), **UNDESCRIBED}
-    assert gateway.forwarding_problems(store_routes, URLCONF, operations, needs_auth) == []
+    assert gateway.forwarding_problems(program_routes, URLCONF, operations, needs_auth) == []
+
+
+def test_staff_pages_forward_the_session_and_what_forms_send_never_a_token(browser_routes):
+    assert gateway.browser_problems(browser_routes) == []
+
+
+def test_every_program_route_of_the_rest_api_has_a_browsable_twin(program_routes, browser_routes):
+    """The browsable API at the store's own paths, for staff logged in with a session; only the
+    token exchange is for programs alone."""
+    twins = {(route.method, route.endpoint) for route in browser_routes}
+    missing = [
+        str(route)
+        for route in program_routes
+        if route.endpoint.startswith("/store-api/")
+        and route.endpoint != "/store-api/auth/token/"
+        and (route.method, route.url_pattern) not in twins
+    ]
+    assert missing == []
+
+
+def test_every_collected_static_file_has_a_route(browser_routes):
+    """`collectstatic` puts the files of every installed app under STATIC_ROOT; the gateway's static
+    routes take paths of up to as many segments as the deepest of them."""
+    from django.contrib.staticfiles.finders import get_finders
+
+    paths = {path for finder in get_finders() for path, _ in finder.list([])}
+    static = [route for route in browser_routes if route.static]
+    unrouted = sorted(
+        path
+        for path in paths
+        if not any(gateway.backend_matches(route, f"/static/{path}") for route in static)
+    )
+    assert len(paths) > 100 and unrouted == []
 
 
 def test_only_the_store_rest_backends_are_told_the_prefix_their_api_is_published_under(all_routes):
     told = {str(route): route.added_headers.get(gateway.PREFIX_HEADER) for route in all_routes}
     expected = {
-        str(route): "/store-api" if route.url_pattern.startswith("/api/v1/") else None
+        str(route): "/store-api" if route.endpoint.startswith("/store-api/") else None
         for route in all_routes
         if route.host == gateway.STORE_HOST
     }
@@ -289,7 +347,7 @@ def test_only_the_store_rest_backends_are_told_the_prefix_their_api_is_published
 
 def test_behind_the_prefix_header_the_store_sees_each_request_at_its_gateway_path(store_routes, settings):
     settings.TRUSTED_PROXIES = [GATEWAY_ADDRESS]
-    middleware = TrustedProxyMiddleware(lambda request: request)
+    middleware = TrustedProxyMiddleware(lambda request: HttpResponse())
     wrong = []
     for route in store_routes:
         prefix = route.added_headers.get(gateway.PREFIX_HEADER)
@@ -302,9 +360,9 @@ def test_behind_the_prefix_header_the_store_sees_each_request_at_its_gateway_pat
             REMOTE_ADDR=GATEWAY_ADDRESS,
             headers={"X-Forwarded-Prefix": prefix},
         )
-        seen = middleware(request)
-        if (seen.path, seen.path_info) != (gateway.concrete(route.endpoint), backend_path):
-            wrong.append(f"{route}: {seen.path} (resolved as {seen.path_info})")
+        middleware(request)  # sets what the views see on the request
+        if (request.path, request.path_info) != (gateway.concrete(route.endpoint), backend_path):
+            wrong.append(f"{route}: {request.path} (resolved as {request.path_info})")
     assert wrong == []
 
 
@@ -321,7 +379,7 @@ def test_routes_that_call_payments_outlast_the_stores_worst_case_call(store_rout
         for route in store_routes
         if (route.method, gateway.backend_route(route, URLCONF).url_name) in CALLING_PAYMENTS
     ]
-    assert len(calling) == len(CALLING_PAYMENTS)
+    assert len(calling) == 2 * len(CALLING_PAYMENTS)  # a program's route and its browsable twin
     assert [str(route) for route in calling if route.timeout <= worst_case] == []
 
 

@@ -6,6 +6,7 @@ The payments service has the same middleware: payments/tests/test_proxies.py.
 import pytest
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpResponse, HttpResponseNotModified, HttpResponseRedirect
 from django.test import Client, RequestFactory
 from django.urls import resolve
 from rest_framework.test import APIClient
@@ -28,7 +29,8 @@ def behind_gateway(settings):
 def through_middleware_at(peer: str, path: str, **headers):
     """The request for `path` as the views see it after TrustedProxyMiddleware, sent by `peer`."""
     request = RequestFactory().get(path, REMOTE_ADDR=peer, headers=headers)
-    return TrustedProxyMiddleware(lambda request: request)(request)
+    TrustedProxyMiddleware(lambda request: HttpResponse())(request)  # sets what the views see on it
+    return request
 
 
 def through_middleware(peer: str, **headers):
@@ -272,3 +274,51 @@ def test_the_schema_through_the_gateway_describes_the_services_own_paths(public_
     schema = response.json()
     assert "servers" not in schema
     assert "/api/v1/orders/" in schema["paths"]
+
+
+# --- redirects behind a proxy that follows them (KrakenD CE) ---------------------------------------
+
+
+def test_a_redirect_through_the_gateway_is_a_page_that_sends_the_browser_on(behind_gateway, manager):
+    manager.set_password("a-long-enough-password")
+    manager.save()
+    client = Client(REMOTE_ADDR=GATEWAY)
+    login = client.get("/admin/login/")  # the CSRF cookie
+
+    response = client.post(
+        "/admin/login/?next=/admin/",
+        {"username": "manager", "password": "a-long-enough-password", "next": "/admin/"},
+        headers={"X-CSRFToken": login.cookies["csrftoken"].value},
+    )
+
+    assert response.status_code == 200
+    assert not response.has_header("Location")
+    assert response["Refresh"] == "0; url=/admin/"
+    assert response["Cache-Control"] == "no-store"
+    assert '<meta http-equiv="refresh" content="0; url=/admin/">' in response.content.decode()
+    assert response.cookies["sessionid"].value  # the login sticks: the session cookie is kept
+    assert client.get("/admin/").status_code == 200
+
+
+def test_a_redirect_to_anyone_else_stays_a_redirect(behind_gateway):
+    response = Client(REMOTE_ADDR=STRANGER).get("/admin/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/login/?next=/admin/"
+    assert not response.has_header("Refresh")
+
+
+def test_the_redirect_page_escapes_the_location(behind_gateway):
+    request = RequestFactory().get("/", REMOTE_ADDR=GATEWAY)
+    response = TrustedProxyMiddleware(lambda request: HttpResponseRedirect("/admin/?q=tea&o=1"))(request)
+
+    assert response.status_code == 200
+    assert response["Refresh"] == "0; url=/admin/?q=tea&o=1"
+    assert '<a href="/admin/?q=tea&amp;o=1">' in response.content.decode()
+
+
+def test_a_not_modified_answer_through_the_gateway_is_left_alone(behind_gateway):
+    request = RequestFactory().get("/", REMOTE_ADDR=GATEWAY)
+    response = TrustedProxyMiddleware(lambda request: HttpResponseNotModified())(request)
+
+    assert response.status_code == 304

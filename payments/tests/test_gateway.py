@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from core.tests import gateway
 from payments import notifier
 from payments.api.serializers import PayerPaymentSerializer
+from scripts.gateway import load_config
 from store_manager.settings import payments as deployed_settings
 
 URLCONF = "payments.urls"
@@ -26,7 +27,7 @@ NOT_EXPOSED = {
 
 @pytest.fixture(scope="module")
 def payments_routes():
-    return [route for route in gateway.routes(gateway.load_config()) if route.host == gateway.PAYMENTS_HOST]
+    return [route for route in gateway.routes(load_config()) if route.host == gateway.PAYMENTS_HOST]
 
 
 @pytest.fixture(scope="module")

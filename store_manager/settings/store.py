@@ -1,7 +1,7 @@
 """Settings of the store service (users, articles, stock, orders)."""
 
 from .base import *  # noqa: F403
-from .base import cache_from_env, database_from_env, env, rates_from_env, shared_secret
+from .base import MIDDLEWARE, cache_from_env, database_from_env, env, rates_from_env, shared_secret
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -25,6 +25,19 @@ INSTALLED_APPS = [
 ]
 
 ROOT_URLCONF = "store_manager.urls"
+# Nothing in front of the store serves files (gunicorn does not, KrakenD CE cannot): WhiteNoise serves
+# what `collectstatic` gathered in STATIC_ROOT (admin, browsable API, Swagger UI, GraphiQL, the report
+# page), gzip- and brotli-compressed ahead of time, with cache headers; with DEBUG on, straight from
+# the apps' folders.
+MIDDLEWARE = MIDDLEWARE.copy()
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 # Links the store builds (DRF's page links) name the host the client used through the gateway, which
 # KrakenD sends as X-Forwarded-Host. Safe because core.proxies drops that header from anyone but a
 # trusted proxy; the host must still be in ALLOWED_HOSTS. The payments service builds its public
@@ -34,9 +47,6 @@ WSGI_APPLICATION = "store_manager.wsgi.application"
 
 DATABASES = {"default": database_from_env("store.sqlite3")}
 
-# gunicorn serves no files: where nothing in front of the store serves them (the container image), the
-# store serves what `collectstatic` gathered in STATIC_ROOT (admin, browsable API, Swagger UI, GraphiQL).
-SERVE_STATIC = env.bool("SERVE_STATIC", default=False)
 CACHES = {"default": cache_from_env()}
 
 AUTH_USER_MODEL = "users.User"

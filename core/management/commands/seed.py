@@ -1,6 +1,7 @@
 """`manage.py seed`: demo data for an empty store, and the demo staff logins.
 
-`scripts/run.sh` calls it with `--if-empty` on every start, so that the logins are always shown.
+`make run` and `make stack` (scripts/serve.py) call it with `--if-empty` on every start, so that the
+logins are always shown.
 """
 
 import sys
