@@ -101,6 +101,10 @@ class Server:
                 "daemonize": "no",
                 "loglevel": "warning",
             }
+            # The password its URLs carry, on the command line so that a restart keeps it.
+            passwords = {unquote(urlparse(url).password) for url in self.urls if urlparse(url).password}
+            if passwords:
+                options["requirepass"] = passwords.pop()
             return [
                 "redis-server",
                 *(part for name, value in options.items() for part in (f"--{name}", str(value))),
@@ -152,15 +156,12 @@ class Server:
             )
 
     def provision(self) -> None:
-        """On a server just started: the MariaDB users its URLs log in as (every privilege: the
-        server is ours) and the databases they name, or the password its Redis URLs carry."""
+        """On a MariaDB just started, the users its URLs log in as (every privilege: the server is
+        ours) and the databases they name."""
+        if self.kind != "mariadb":
+            return
         for url in self.urls:
             parts = urlparse(url)
-            if self.kind == "redis":
-                if parts.password:
-                    client = redis.Redis(host=self.host, port=self.port)
-                    client.config_set("requirepass", unquote(parts.password))
-                continue
             user, password = unquote(parts.username or "root"), unquote(parts.password or "")
             connection = MySQLdb.connect(host=self.host, port=self.port, user="root")
             try:

@@ -1,0 +1,94 @@
+"""Staff at work in a real headless Chromium, through the real KrakenD (`make stack`'s topology):
+the admin login, a restock from the admin, the report page and a GraphiQL query. Every request the
+pages make goes to the gateway; nothing else is reached. The screenshots are kept with the test's
+temporary files (and in var/screenshots/ for a person to look at).
+"""
+
+import shutil
+
+from playwright.sync_api import expect
+
+from scripts.serve import ROOT
+from stocks.tests.test_report_page_browser import chromium_page
+
+from .live_stack import REQUEST_TIMEOUT, session, token_for
+
+ARTICLE = 5
+SCREENSHOTS = ROOT / "var" / "screenshots"
+
+
+def stock_of(stack, token) -> dict:
+    answer = session().get(
+        f"{stack.gateway_url}/store-api/stocks/{ARTICLE}/",
+        headers={"Authorization": f"Token {token}"},
+        timeout=REQUEST_TIMEOUT,
+    )
+    return answer.json()
+
+
+def test_a_manager_logs_in_restocks_reads_the_report_and_queries_graphql_through_the_gateway(stack, tmp_path):
+    token = token_for(stack, "manager")
+    before = stock_of(stack, token)
+    gateway = stack.gateway_url
+    shots = []
+
+    with chromium_page() as page:
+        elsewhere = []
+
+        def only_the_gateway(route):
+            if route.request.url.startswith((gateway, "data:")):
+                route.continue_()
+            else:
+                elsewhere.append(route.request.url)
+                route.abort()
+
+        def shot(name):
+            shots.append(tmp_path / f"{name}.png")
+            page.screenshot(path=shots[-1], full_page=True)
+
+        page.route("**/*", only_the_gateway)
+
+        # The admin sends the anonymous visitor to its login, and back once logged in.
+        page.goto(f"{gateway}/admin/")
+        expect(page).to_have_url(f"{gateway}/admin/login/?next=/admin/")
+        page.fill("#id_username", "manager")
+        page.fill("#id_password", "manager-demo-pass")
+        page.click("input[type=submit]")
+        expect(page).to_have_url(f"{gateway}/admin/")
+        expect(page.locator("#user-tools")).to_contain_text("manager")
+        shot("admin-index")
+
+        # A delivery of 3 units for one article, booked with the admin's restock action.
+        page.goto(f"{gateway}/admin/stocks/stock/?q={before['sku']}")
+        page.locator("input.action-select").first.check()
+        page.select_option("select[name=action]", "restock")
+        page.click("button[name=index]")
+        page.fill("#id_quantity", "3")
+        page.fill("#id_reference", "DN-BROWSER")
+        shot("admin-restock")
+        page.click("input[name=apply]")
+        expect(page.locator(".messagelist")).to_contain_text("Restocked 1 article(s).")
+        expect(page).to_have_url(f"{gateway}/admin/stocks/stock/?q={before['sku']}")
+        shot("admin-restocked")
+
+        page.goto(f"{gateway}/admin/reports/stock/")
+        expect(page.locator("#stock-chart svg.bar-chart")).to_be_visible()
+        expect(page.locator("#stock-report tbody tr")).to_have_count(50)
+        shot("report")
+
+        page.goto(f"{gateway}/graphql/")
+        expect(page.locator(".graphiql-container")).to_be_visible()
+        query = f'{{ stock(sku: "{before["sku"]}") {{ sku quantity }} }}'
+        page.locator(".graphiql-query-editor .CodeMirror").evaluate(
+            "(editor, query) => editor.CodeMirror.setValue(query)", query
+        )
+        page.locator(".graphiql-execute-button").click()
+        expect(page.locator(".graphiql-response")).to_contain_text(f'"quantity": {before["quantity"] + 3}')
+        shot("graphiql")
+
+    assert elsewhere == []
+    assert stock_of(stack, token)["quantity"] == before["quantity"] + 3
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for screenshot in shots:
+        assert screenshot.stat().st_size > 10_000, screenshot
+        shutil.copy(screenshot, SCREENSHOTS / screenshot.name)
