@@ -6,7 +6,7 @@ PAYMENTS_PORT ?= 8001
 
 SERVICES := $(PYTHON) scripts/services.py
 
-.PHONY: help install install-test install-servers install-stack run stack test test-suites services services-status services-stop format bench
+.PHONY: help install install-test install-servers install-stack install-bench run stack test test-suites services services-status services-stop format bench
 
 help:
 	@echo "make run     install everything, migrate and seed SQLite, serve the store on http://$(HOST):$(STORE_PORT)"
@@ -23,7 +23,8 @@ help:
 	@echo "make format  rewrite the code with ruff's formatter and autofixes"
 	@echo "make bench   Locust against store and payments (gunicorn, MariaDB, Redis), about 8 minutes; prints the"
 	@echo "             targets and records the run in docs/benchmarks.md and docs/benchmarks.png (BENCH_SECONDS=10"
-	@echo "             a run, 3 runs a scenario; BENCH_ARGS=\"--scenario reports\" for a subset, BENCH_ARGS=--help)"
+	@echo "             a run, 3 runs a scenario; BENCH_ARGS=\"--scenario reports\" for a subset, BENCH_ARGS=--help),"
+	@echo "             then wrk on the gateway's cost, direct vs through KrakenD (BENCH_GATEWAY_ARGS=--help)"
 
 install:
 	@scripts/bootstrap.sh
@@ -68,5 +69,10 @@ format: install
 	$(PYTHON) -m ruff check --fix .
 	$(PYTHON) -m ruff format .
 
-bench: install-servers
+# Locust on every scenario, then wrk on the gateway's cost (its own stack: scripts/bench/gateway.py).
+bench: install-bench
 	@$(SERVICES) run -- $(PYTHON) -m scripts.bench $(BENCH_ARGS)
+	@$(PYTHON) -m scripts.bench.gateway $(BENCH_GATEWAY_ARGS)
+
+install-bench:
+	@scripts/bootstrap.sh --bench

@@ -7,6 +7,7 @@ Articles and orders go through the services' batch functions, so thousands take 
 
 import itertools
 import random
+import secrets
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -23,11 +24,7 @@ from stocks.services import stock_restock_many
 from users.models import Role, User
 from users.services import user_create
 
-DEMO_STAFF = (
-    ("manager", Role.MANAGER, "manager-demo-pass"),
-    ("clerk", Role.CLERK, "clerk-demo-pass"),
-    ("supplier", Role.SUPPLIER, "supplier-demo-pass"),
-)
+DEMO_STAFF = (("manager", Role.MANAGER), ("clerk", Role.CLERK), ("supplier", Role.SUPPLIER))
 CATEGORIES = {
     "MUG": ("Mug", "Cup", "Teapot", "Saucer"),
     "TEA": ("Green Tea", "Black Tea", "Rooibos", "Chai"),
@@ -68,14 +65,23 @@ def store_is_empty() -> bool:
     return not Article.objects.exists()
 
 
-def demo_staff_create() -> dict[str, User]:
+def demo_passwords(*, known: bool) -> dict[str, str]:
+    """The demo staff's passwords: known ones (`manager-demo-pass`) for development only, random
+    ones anywhere else, so that no store in production opens to a password printed in the README."""
+    if known:
+        return {username: f"{username}-demo-pass" for username, _ in DEMO_STAFF}
+    return {username: secrets.token_urlsafe(12) for username, _ in DEMO_STAFF}
+
+
+def demo_staff_create(passwords: dict[str, str]) -> dict[str, User]:
     """The demo staff accounts, each created unless an account of that name exists.
 
     The manager is made the way `createsuperuser` makes one: there is no manager yet to create it.
     """
-    usernames = [username for username, _, _ in DEMO_STAFF]
+    usernames = [username for username, _ in DEMO_STAFF]
     accounts = {user.username: user for user in User.objects.filter(username__in=usernames)}
-    for username, role, password in DEMO_STAFF:
+    for username, role in DEMO_STAFF:
+        password = passwords[username]
         if username in accounts:
             continue
         email = f"{username}@example.com"
@@ -148,11 +154,17 @@ def _plan(rng: random.Random, *, articles: int, customers: int, orders: int) -> 
 
 @transaction.atomic
 def demo_data_create(
-    *, seed: int, articles: int, customers: int, orders: int, progress: Progress = _no_progress
+    *,
+    seed: int,
+    articles: int,
+    customers: int,
+    orders: int,
+    passwords: dict[str, str],
+    progress: Progress = _no_progress,
 ) -> SeedSummary:
     """Fill an empty store: staff, customers, articles with opening stock, then orders (some cancelled)."""
     plan = _plan(random.Random(seed), articles=articles, customers=customers, orders=orders)
-    staff = demo_staff_create()
+    staff = demo_staff_create(passwords)
     manager, clerk = staff["manager"], staff["clerk"]
 
     customer_rows = [

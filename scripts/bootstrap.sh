@@ -3,8 +3,9 @@
 # that mysqlclient compiles against, then a virtualenv in .venv with the pinned packages.
 # With --servers, also Debian's mariadb-server and redis-server, which scripts/services.py starts on
 # loopback (installed without starting the system's own servers). With --stack, the servers, Debian's
-# prometheus and KrakenD CE, built from its Go module into var/tools/ (make stack). With --test, all
-# of that and what only the tests need: Debian's chromium for the browser tests.
+# prometheus and KrakenD CE, built from its Go module into var/tools/ (make stack). With --bench, the
+# stack's and Debian's wrk. With --test, the stack's and what only the tests need: Debian's chromium
+# for the browser tests.
 # Safe to run again: it only does what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,10 +15,12 @@ KRAKEND_VERSION=v2.13.8
 KRAKEND_MODULE=github.com/krakend/krakend-ce/v2
 
 for_tests=false
+for_bench=false
 for_stack=false
 for_servers=false
 case "${1:-}" in
   --test) for_tests=true for_stack=true for_servers=true ;;
+  --bench) for_bench=true for_stack=true for_servers=true ;;
   --stack) for_stack=true for_servers=true ;;
   --servers) for_servers=true ;;
 esac
@@ -33,6 +36,7 @@ if $for_servers; then
   [ -x /usr/sbin/mariadbd ] || need_apt+=(mariadb-server)
   [ -x /usr/bin/redis-server ] || need_apt+=(redis-server)
 fi
+if $for_bench && ! command -v wrk >/dev/null; then need_apt+=(wrk); fi
 if $for_stack; then
   [ -x /usr/bin/prometheus ] || need_apt+=(prometheus)
   command -v go >/dev/null || need_apt+=(golang-go)

@@ -26,12 +26,15 @@ def load_config() -> dict:
     return json.loads(KRAKEND_JSON.read_text())
 
 
-def gateway_config(*, store: list[str], payments: list[str]) -> str:
+def gateway_config(*, store: list[str], payments: list[str], rate_limits: bool = True) -> str:
     """krakend.json, with the store's backends at `store` (load-balanced in turn) and the payments
-    service's at `payments`."""
+    service's at `payments`; nothing else changes, but for the benchmark of the gateway's own cost,
+    which measures it without its rate limits (`rate_limits=False`)."""
     config = load_config()
     hosts = {STORE_HOST: store, PAYMENTS_HOST: payments}
     for endpoint in config["endpoints"]:
+        if not rate_limits:
+            endpoint["extra_config"].pop("qos/ratelimit/router")
         for backend in endpoint["backend"]:
             backend["host"] = [address for host in backend["host"] for address in hosts[host]]
     return json.dumps(config, indent=2)

@@ -15,12 +15,14 @@ is, and stop everything they started on Ctrl-C. The stack keeps its data and log
 import argparse
 import json
 import os
+import re
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import yaml
@@ -65,6 +67,19 @@ class StackPorts:
     payments_db: int = 3308
     redis: int = 6380
 
+    @classmethod
+    def free(cls, replicas: int = 2) -> "StackPorts":
+        """As many ports as the stack takes, each one nothing listens on now (the tests', the bench's)."""
+        ports = {field.name: free_port() for field in fields(cls)}
+        ports["replicas"] = tuple(free_port() for _ in range(replicas))
+        return cls(**ports)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
 
 @dataclass(frozen=True)
 class StackSecrets:
@@ -79,8 +94,23 @@ class StackSecrets:
     redis_password: str = field(default_factory=lambda: secrets.token_hex(16))
 
 
-def manage(env: dict[str, str], *arguments: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *arguments], cwd=ROOT, env=env, check=True)
+def manage(env: dict[str, str], *arguments: str) -> str:
+    """Runs a management command, showing and returning what it printed."""
+    done = subprocess.run(
+        [sys.executable, "manage.py", *arguments],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    print(done.stdout, end="", flush=True)
+    return done.stdout
+
+
+def demo_logins(seed_output: str) -> dict[str, str]:
+    """The demo staff's passwords, as `manage.py seed` prints them."""
+    return dict(re.findall(r"^  (\w+) +(\S+) +(?:Manager|Clerk|Supplier)$", seed_output, re.MULTILINE))
 
 
 def gunicorn(*ports: int) -> list[str]:
@@ -174,6 +204,8 @@ class Stack:
         state_dir: Path = STACK_DIR,
         log_level: str = "INFO",
         store_settings: dict[str, str] | None = None,
+        seed: tuple[str, ...] = (),
+        gateway_rate_limits: bool = True,
     ):
         self.ports = ports
         self.state_dir = state_dir
@@ -182,6 +214,10 @@ class Stack:
         self.log_level = log_level
         # More of the store's settings (the tests' lower THROTTLE_RATES, say).
         self.store_settings = store_settings or {}
+        self.demo_logins: dict[str, str] = {}  # known once seeded, when the stack seeded the store
+        # What the benchmark changes: how much demo data, and the gateway without its rate limits.
+        self.seed = seed
+        self.gateway_rate_limits = gateway_rate_limits
         s = self.secrets
         self.store_database_url = f"mysql://store:{s.store_db_password}@{HOST}:{ports.store_db}/store"
         self.payments_database_url = (
@@ -280,7 +316,8 @@ class Stack:
         manage(self.payments_env(), "migrate", "--noinput", "-v0")  # payments-migrate
         manage(store_env, "migrate", "--noinput", "-v0")  # store-migrate
         manage(store_env, "collectstatic", "--noinput", "-v0")  # the image's build step
-        manage(store_env, "seed", "--if-empty")
+        # With DEBUG off the demo staff get random passwords, printed this once (the tests read them).
+        self.demo_logins = demo_logins(manage(store_env, "seed", "--if-empty", *self.seed))
 
     def _start_services(self) -> None:
         ready = self._ready
@@ -294,7 +331,9 @@ class Stack:
     def _start_gateway(self) -> None:
         config = self.state_dir / "krakend.json"
         store, payments = f"http://{HOST}:{self.ports.store}", f"http://{HOST}:{self.ports.payments}"
-        config.write_text(gateway_config(store=[store], payments=[payments]))
+        config.write_text(
+            gateway_config(store=[store], payments=[payments], rate_limits=self.gateway_rate_limits)
+        )
         log = self.logs / "krakend.log"
         self.supervisor.start(krakend_program(config, port=self.ports.gateway, log=log, env=self._base_env()))
 

@@ -8,11 +8,9 @@ workers, Prometheus and the real KrakenD in front, with krakend.json itself.
 
 import json
 import re
-import socket
 import subprocess
 import sys
 from collections import Counter
-from dataclasses import fields
 
 import pytest
 import requests
@@ -34,23 +32,10 @@ def require_krakend() -> None:
         pytest.skip(reason)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def free_stack_ports() -> StackPorts:
-    """As many ports as `make stack` takes, each a free one."""
-    ports = {field.name: free_port() for field in fields(StackPorts)}
-    ports["replicas"] = tuple(free_port() for _ in StackPorts().replicas)
-    return StackPorts(**ports)
-
-
 def new_stack(state_dir) -> Stack:
     """Not started yet: `with new_stack(...) as stack` starts it and stops it at the end."""
     return Stack(
-        ports=free_stack_ports(),
+        ports=StackPorts.free(),
         state_dir=state_dir,
         log_level="WARNING",
         store_settings={"THROTTLE_RATES": STACK_THROTTLE_RATES},

@@ -15,6 +15,7 @@ from core.demo import DEMO_STAFF
 from core.models import IdempotencyKey
 from core.tests import StopAfterRounds
 from orders.models import Order, OrderLine, OrderStatus
+from scripts.serve import demo_logins
 from stocks.models import MovementKind, Stock, StockMovement
 from stocks.tests.invariants import assert_stock_matches_ledger
 from users.models import Role, User
@@ -92,23 +93,53 @@ def test_after_seeding_each_quantity_is_what_was_delivered_minus_what_open_order
         assert order.total == sum(line.line_total for line in order.lines.all())
 
 
-def test_seeding_prints_demo_logins_that_work():
-    output = run("seed", *SMALL)
+@pytest.mark.parametrize("debug", [True, False])
+def test_seeding_prints_demo_logins_that_work(settings, debug):
+    settings.DEBUG = debug
 
-    for username, role, password in DEMO_STAFF:
-        assert username in output and password in output
-        user = authenticate(username=username, password=password)
+    logins = demo_logins(run("seed", *SMALL))
+
+    assert set(logins) == {username for username, _ in DEMO_STAFF}
+    for username, role in DEMO_STAFF:
+        user = authenticate(username=username, password=logins[username])
         assert user is not None and user.role == role
 
 
-def test_seeding_if_empty_leaves_a_store_with_articles_alone_but_still_prints_the_logins():
+def test_with_debug_on_the_demo_passwords_are_the_known_ones(settings):
+    settings.DEBUG = True
+
+    assert demo_logins(run("seed", *SMALL))["manager"] == "manager-demo-pass"
+
+
+def test_with_debug_off_the_demo_passwords_are_random(settings):
+    settings.DEBUG = False
+
+    logins = demo_logins(run("seed", *SMALL))
+
+    assert "manager-demo-pass" not in logins.values()
+    assert len(set(logins.values())) == 3 and min(len(password) for password in logins.values()) >= 16
+    assert authenticate(username="manager", password="manager-demo-pass") is None
+
+
+def test_seeding_if_empty_leaves_a_store_with_articles_alone_and_prints_the_known_logins(settings):
+    settings.DEBUG = True
     ArticleFactory()
 
     output = run("seed", "--if-empty", *SMALL)
 
     assert Article.objects.count() == 1
     assert not User.objects.filter(role=Role.CUSTOMER).exists()
-    assert all(password in output for _, _, password in DEMO_STAFF)
+    assert demo_logins(output)["clerk"] == "clerk-demo-pass"
+
+
+def test_with_debug_off_seeding_if_empty_prints_no_password_it_does_not_know(settings):
+    settings.DEBUG = False
+    ArticleFactory()
+
+    output = run("seed", "--if-empty", *SMALL)
+
+    assert demo_logins(output) == {}
+    assert "changepassword" in output
 
 
 def test_seeding_a_store_with_articles_fails_without_if_empty():

@@ -52,7 +52,7 @@ def test_a_manager_logs_in_restocks_reads_the_report_and_queries_graphql_through
         page.goto(f"{gateway}/admin/")
         expect(page).to_have_url(f"{gateway}/admin/login/?next=/admin/")
         page.fill("#id_username", "manager")
-        page.fill("#id_password", "manager-demo-pass")
+        page.fill("#id_password", stack.demo_logins["manager"])
         page.click("input[type=submit]")
         expect(page).to_have_url(f"{gateway}/admin/")
         expect(page.locator("#user-tools")).to_contain_text("manager")

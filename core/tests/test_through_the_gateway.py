@@ -49,7 +49,7 @@ def tokens(stack):
 
 @pytest.fixture(scope="module")
 def staff_session(stack):
-    return logged_in_session(stack, "manager", "manager-demo-pass")
+    return logged_in_session(stack, "manager", stack.demo_logins["manager"])
 
 
 def through(stack, method, path, *, token=None, client=None, **options):
@@ -130,7 +130,7 @@ def test_every_route_reaches_the_view_it_names(stack, tokens):
         (route for route in gateway.routes(load_config()) if not route.static),
         key=lambda route: "logout" in route.endpoint,
     )
-    staff_session = logged_in_session(stack, "manager", "manager-demo-pass")
+    staff_session = logged_in_session(stack, "manager", stack.demo_logins["manager"])
     requests = [(route, "1" if route.method == "GET" else "999999") for route in routes]
     views = {}
     for host, service in ((gateway.STORE_HOST, "store"), (gateway.PAYMENTS_HOST, "payments")):

@@ -18,12 +18,10 @@ from .scenarios import (
     select,
 )
 from .stack import (
-    CLERK,
     GUNICORN_CONFIG,
     LOG_DIR,
     ROOT,
     SEED,
-    SUPPLIER,
     UNTHROTTLED_RATE,
     Server,
     Stack,
@@ -118,7 +116,7 @@ def _stop(signum, frame):
 def _fixtures(stack: Stack, server: Server, users: int) -> Path:
     """The file the Locust users read their tokens, customers and articles from."""
     fixtures = store_state(stack.store_env, "fixtures", "--own", str(users))
-    fixtures["tokens"] = {"clerk": server.token(CLERK), "supplier": server.token(SUPPLIER)}
+    fixtures["tokens"] = {name: server.token(name, stack.logins[name]) for name in ("clerk", "supplier")}
     path = LOG_DIR / "fixtures.json"
     path.write_text(json.dumps(fixtures))
     return path

@@ -25,6 +25,7 @@ from urllib.parse import unquote, urlparse
 import MySQLdb
 import redis
 
+from scripts.serve import demo_logins, manage
 from scripts.services import check_database, check_redis
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,9 +36,6 @@ PAYMENTS_DATABASE = "payments_bench"
 REDIS_DB = 9
 # issue 7's realistic store: 1,000 articles, 500 customers, 10,000 past orders (about 1 in 10 cancelled).
 SEED = ("--articles", "1000", "--customers", "500", "--orders", "10000", "--seed", "1")
-# Demo logins created by `manage.py seed`.
-CLERK = {"username": "clerk", "password": "clerk-demo-pass"}
-SUPPLIER = {"username": "supplier", "password": "supplier-demo-pass"}
 # Every throttling budget of the store (THROTTLE_RATES) is set to this: the bench measures the
 # service, not its rate limits (each request still spends from its budget in Redis).
 UNTHROTTLED_RATE = "1000000/s"
@@ -52,6 +50,8 @@ class Stack:
     store_port: int
     payments_port: int
     versions: dict[str, str]
+    # The demo staff's passwords, as `manage.py seed` made them (random: DEBUG is off).
+    logins: dict[str, str]
 
 
 def _server_url(variable: str, default: str, database: str) -> str:
@@ -83,10 +83,6 @@ def _reset_redis(url: str) -> str:
     client = redis.Redis.from_url(url)
     client.flushdb()
     return client.info("server")["redis_version"]
-
-
-def _manage(env: dict[str, str], *args: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
 
 
 def store_state(env: dict[str, str], *args: str) -> dict:
@@ -166,13 +162,13 @@ def prepare(*, payments: bool) -> Stack:
     }
     store_env |= _wire_store(store_env, payments_port)
     print(f"bench: migrating and seeding {STORE_DATABASE} ({' '.join(SEED)})", flush=True)
-    _manage(store_env, "migrate", "--noinput", "-v0")
-    _manage(store_env, "seed", *SEED)
+    manage(store_env, "migrate", "--noinput", "-v0")
+    logins = demo_logins(manage(store_env, "seed", *SEED))
     if payments:
         _reset_database(payments_database_url)
         print(f"bench: migrating {PAYMENTS_DATABASE}", flush=True)
-        _manage(payments_env, "migrate", "--noinput", "-v0")
-    return Stack(store_env, payments_env, store_port, payments_port, versions)
+        manage(payments_env, "migrate", "--noinput", "-v0")
+    return Stack(store_env, payments_env, store_port, payments_port, versions, logins)
 
 
 def _process_tree(root: int) -> dict[int, list[str]]:
@@ -236,12 +232,11 @@ class Server:
         finally:
             connection.close()
 
-    def token(self, credentials: dict[str, str]) -> str:
+    def token(self, username: str, password: str) -> str:
+        credentials = {"username": username, "password": password}
         status, body = self.request("POST", "/api/v1/auth/token/", body=credentials)
         if status != 200:
-            raise SystemExit(
-                f"bench: no token for the demo {credentials['username']}: {status} {body[:200]!r}"
-            )
+            raise SystemExit(f"bench: no token for the demo {username}: {status} {body[:200]!r}")
         return json.loads(body)["token"]
 
     def failure_lines(self) -> int:

@@ -1,5 +1,8 @@
 """`manage.py seed`: demo data for an empty store, and the demo staff logins.
 
+With DEBUG on the demo staff get known passwords (`manager-demo-pass`, ...), printed at every run;
+with DEBUG off, random ones, printed once, when they are made.
+
 `make run` and `make stack` (scripts/serve.py) call it with `--if-empty` on every start, so that the
 logins are always shown.
 """
@@ -8,11 +11,12 @@ import sys
 import time
 from argparse import ArgumentTypeError
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from core.demo import DEMO_STAFF, MAX_ARTICLES, demo_data_create, store_is_empty
+from core.demo import DEMO_STAFF, MAX_ARTICLES, demo_data_create, demo_passwords, store_is_empty
 from core.errors import DomainError
 
 
@@ -48,17 +52,29 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, seed, articles, customers, orders, if_empty, **options):
+        passwords = demo_passwords(known=settings.DEBUG)
         if not store_is_empty():
             if not if_empty:
                 raise CommandError("The store already has articles: seed fills an empty store only.")
             self.stdout.write("The store already has data; nothing was seeded.")
+            if not settings.DEBUG:
+                self.stdout.write(
+                    "The demo logins were printed when it was seeded "
+                    "(`manage.py changepassword <username>` sets a new password)."
+                )
+                return
         else:
             if orders and not (articles and customers):
                 raise CommandError("Orders need at least one article and one customer.")
             started = time.monotonic()
             try:
                 summary = demo_data_create(
-                    seed=seed, articles=articles, customers=customers, orders=orders, progress=_progress
+                    seed=seed,
+                    articles=articles,
+                    customers=customers,
+                    orders=orders,
+                    passwords=passwords,
+                    progress=_progress,
                 )
             except DomainError as error:
                 raise CommandError(error.message) from None
@@ -71,6 +87,7 @@ class Command(BaseCommand):
                     f"({summary.cancelled} cancelled) in {time.monotonic() - started:.1f} s."
                 )
             )
-        self.stdout.write("Demo logins (for the admin and the API):")
-        for username, role, password in DEMO_STAFF:
-            self.stdout.write(f"  {username:<9} {password:<20} {role.label}")
+        shown = "" if settings.DEBUG else ", shown this once"
+        self.stdout.write(f"Demo logins (for the admin and the API{shown}):")
+        for username, role in DEMO_STAFF:
+            self.stdout.write(f"  {username:<9} {passwords[username]:<20} {role.label}")
