@@ -27,7 +27,7 @@ from pathlib import Path
 
 import yaml
 
-from scripts.gateway import gateway_config, krakend_program
+from scripts.gateway import gateway_config, krakend_missing, krakend_program
 from scripts.services import Server
 from scripts.supervisor import Program, Supervisor, file_exists, http_ok, tcp_open
 
@@ -415,6 +415,8 @@ class Stack:
 
 
 def production() -> None:
+    if reason := krakend_missing():
+        raise SystemExit(f"stack: {reason}")
     replicas = int(os.environ.get("STACK_REPLICAS", "2"))
     ports = StackPorts(replicas=tuple(8100 + number for number in range(1, replicas + 1)))
     with Stack(ports=ports) as stack:

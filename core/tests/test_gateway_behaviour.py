@@ -12,10 +12,11 @@ import pytest
 
 from core.tests import gateway
 from scripts.gateway import gateway_config, krakend_program, load_config
+from scripts.serve import free_port
 from scripts.supervisor import Supervisor
 
 from .echo_server import start_echo_server
-from .live_stack import REQUEST_TIMEOUT, free_port, require_krakend, session
+from .live_stack import REQUEST_TIMEOUT, require_krakend, session
 
 # What KrakenD itself sets on every backend request, whatever the client sent.
 SET_BY_KRAKEND = {"host", "user-agent", "x-forwarded-for", "x-forwarded-host", "accept-encoding"}
