@@ -4,7 +4,7 @@ HOST ?= 127.0.0.1
 STORE_PORT ?= 8000
 PAYMENTS_PORT ?= 8001
 
-SERVICES := $(PYTHON) scripts/services.py
+SERVICES := $(PYTHON) -m scripts.services
 
 .PHONY: help install install-test install-servers install-stack install-bench run stack test test-suites services services-status services-stop format bench
 

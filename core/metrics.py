@@ -10,6 +10,10 @@ PROMETHEUS_MULTIPROC_DIR, where prometheus_client keeps every process's values i
 `/metrics` adds them up, whichever worker answers. Without it (`make run`, tests) the values live in
 the process. `/metrics` is for the internal network only: the gateway does not route it
 (docs/architecture.md, 8.9); METRICS_TOKEN, when set, is required as a bearer token anyway.
+
+`/metrics` is answered by a middleware, before anything reads the Host header: Prometheus scrapes
+each replica at its address (Docker's DNS hands out addresses), which is no host name a service
+serves (ALLOWED_HOSTS), so Django would refuse every scrape.
 """
 
 import hmac
@@ -71,6 +75,21 @@ class RequestMetricsMiddleware:
 def _authorized(request, token: str) -> bool:
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+METRICS_PATH = "/metrics"
+
+
+class MetricsEndpointMiddleware:
+    """Answers `/metrics` (see the module docstring); early in MIDDLEWARE, before CommonMiddleware."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info == METRICS_PATH:
+            return metrics_view(request)
+        return self.get_response(request)
 
 
 @require_safe

@@ -15,8 +15,10 @@ keeps using the service's own `request.path_info`.
 KrakenD CE follows a backend's redirects itself (its HTTP client's default; not following is an
 Enterprise option): a 302 answered to the gateway would never reach the browser, which would get the
 page the gateway fetched instead, without the cookies the 302 set (an admin login would never stick).
-So behind a trusted proxy a redirect is answered as a page that sends the browser on: 200 with a
-`Refresh` header and a link, every other header and cookie kept (docs/adr/0008-gateway.md).
+So the gateway's routes for browsers say `X-Gateway-Follows-Redirects: 1`, and on those requests,
+from a trusted proxy only, a redirect is answered as a page that sends the browser on: 200 with a
+`Refresh` header and a link to the absolute URL, every other header and cookie kept
+(docs/adr/0008-gateway.md).
 """
 
 import ipaddress
@@ -37,6 +39,7 @@ FORWARDED_HEADERS = (
     "HTTP_X_FORWARDED_HOST",
     "HTTP_X_FORWARDED_PORT",
     "HTTP_X_FORWARDED_PREFIX",
+    "HTTP_X_GATEWAY_FOLLOWS_REDIRECTS",
 )
 # The service path a forwarded prefix stands for (both services mount their API there).
 API_ROOT = "/api/v1"
@@ -121,17 +124,14 @@ def public_path(path_info: str, forwarded_prefix: str) -> str | None:
     return forwarded_prefix + path_info.removeprefix(API_ROOT)
 
 
-def apply_forwarded_headers(meta: dict) -> bool:
-    """Sets REMOTE_ADDR, X-Forwarded-Proto and -Host from a trusted proxy's headers; drops anyone else's.
-
-    Whether the request came through a trusted proxy.
-    """
+def apply_forwarded_headers(meta: dict) -> None:
+    """Sets REMOTE_ADDR, X-Forwarded-Proto and -Host from a trusted proxy's headers; drops anyone else's."""
     networks = trusted_networks(tuple(settings.TRUSTED_PROXIES))
     peer = parse_address(meta.get("REMOTE_ADDR", ""))
     if peer is None or not _is_trusted(peer, networks):
         for header in FORWARDED_HEADERS:
             meta.pop(header, None)
-        return False
+        return
     forwarded_for = meta.get("HTTP_X_FORWARDED_FOR")
     if forwarded_for:
         meta["REMOTE_ADDR"] = str(client_address(peer, forwarded_for, networks))
@@ -142,15 +142,18 @@ def apply_forwarded_headers(meta: dict) -> bool:
         else:
             # An empty host would fail ALLOWED_HOSTS: the request's own Host is the better answer.
             meta.pop(header, None)
-    return True
 
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
-def as_followable_page(redirect: HttpResponse) -> HttpResponse:
-    """A redirect made into a page that sends the browser on, for a proxy that follows redirects."""
-    location = redirect["Location"]
+def as_followable_page(redirect: HttpResponse, request) -> HttpResponse:
+    """A redirect made into a page that sends the browser on, for a proxy that follows redirects.
+
+    The target is made absolute first: a browser reads a `Refresh` URL more loosely than a
+    `Location` (it drops a leading quote, so `'//elsewhere.example` would leave the site).
+    """
+    location = request.build_absolute_uri(redirect["Location"])
     page = HttpResponse(
         format_html(
             '<!DOCTYPE html><html><head><meta http-equiv="refresh" content="0; url={}">'
@@ -177,11 +180,12 @@ class TrustedProxyMiddleware:
         trusted_networks(tuple(settings.TRUSTED_PROXIES))
 
     def __call__(self, request):
-        proxied = apply_forwarded_headers(request.META)
+        apply_forwarded_headers(request.META)
         forwarded_prefix = request.META.get("HTTP_X_FORWARDED_PREFIX")
         if forwarded_prefix:
             request.path = public_path(request.path_info, _nearest(forwarded_prefix)) or request.path
         response = self.get_response(request)
-        if proxied and response.status_code in REDIRECT_STATUSES and response.has_header("Location"):
-            return as_followable_page(response)
+        followed = request.META.get("HTTP_X_GATEWAY_FOLLOWS_REDIRECTS") == "1"  # a trusted proxy's only
+        if followed and response.status_code in REDIRECT_STATUSES and response.has_header("Location"):
+            return as_followable_page(response, request)
         return response

@@ -3,7 +3,6 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from core import metrics as core_metrics
 from core import views as core_views
 
 from .api import views
@@ -20,8 +19,6 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("health/", core_views.liveness, name="health"),
     path("health/ready/", views.ReadinessView.as_view(), name="health-ready"),
-    # For Prometheus on the internal network; the gateway does not route it (core/metrics.py).
-    path("metrics", core_metrics.metrics_view, name="metrics"),
 ]
 
 handler400 = core_views.bad_request

@@ -5,10 +5,10 @@ unset). One that answers is used as it is. One on a loopback address that answer
 here: a throwaway process of ours, with its data and log under var/services/ (not the system's
 server, whose packages `scripts/bootstrap.sh --servers` installs without starting them).
 
-    python scripts/services.py start          start what is missing, then check every URL logs in
-    python scripts/services.py stop           stop what `start` started
-    python scripts/services.py status         what answers, and which servers are ours
-    python scripts/services.py run -- CMD...  start what is missing, run CMD, stop what this run
+    python -m scripts.services start          start what is missing, then check every URL logs in
+    python -m scripts.services stop           stop what `start` started
+    python -m scripts.services status         what answers, and which servers are ours
+    python -m scripts.services run -- CMD...  start what is missing, run CMD, stop what this run
                                               started (also when CMD fails or is interrupted)
 """
 
@@ -16,7 +16,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,8 @@ from urllib.parse import unquote, urlparse
 
 import MySQLdb
 import redis
+
+from scripts.supervisor import tcp_open
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE_DIR = ROOT / "var" / "services"
@@ -46,11 +47,7 @@ def url_of(variable: str) -> str:
 
 
 def answers(host: str, port: int) -> bool:
-    try:
-        socket.create_connection((host, port), timeout=1).close()
-        return True
-    except OSError:
-        return False
+    return tcp_open(port, host)()
 
 
 @dataclass(frozen=True)
@@ -101,12 +98,9 @@ class Server:
                 "daemonize": "no",
                 "loglevel": "warning",
             }
-            # The password its URLs carry, on the command line so that a restart keeps it.
-            passwords = {unquote(urlparse(url).password) for url in self.urls if urlparse(url).password}
-            if passwords:
-                options["requirepass"] = passwords.pop()
             return [
                 "redis-server",
+                str(self.directory / "redis.conf"),
                 *(part for name, value in options.items() for part in (f"--{name}", str(value))),
             ]
         options = {
@@ -139,6 +133,8 @@ class Server:
                 f"services: {program} is not installed; `scripts/bootstrap.sh --servers` installs it"
             )
         self.directory.mkdir(parents=True, exist_ok=True)
+        if self.kind == "redis":
+            self._write_redis_config()
         if self.kind == "mariadb" and not (self.directory / "data" / "mysql").is_dir():
             subprocess.run(
                 [
@@ -154,6 +150,17 @@ class Server:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
+
+    def _write_redis_config(self) -> None:
+        """The password the URLs carry, in a file only this user reads (not on a command line, which
+        every user sees), read again by a restarted server."""
+        passwords = {unquote(urlparse(url).password) for url in self.urls if urlparse(url).password}
+        if len(passwords) > 1:
+            raise SystemExit(f"services: the URLs of {self.name} disagree on its password")
+        config = self.directory / "redis.conf"
+        config.touch(mode=0o600)
+        config.chmod(0o600)
+        config.write_text("".join(f"requirepass {password}\n" for password in passwords))
 
     def provision(self) -> None:
         """On a MariaDB just started, the users its URLs log in as (every privilege: the server is

@@ -130,10 +130,12 @@ class Supervisor:
         """Starts `program` and waits until its probe answers; ProgramFailed if it exits or times out."""
         with self._lock:
             self.programs[program.name] = program
-            program.stopped = False
+            program.stopped, program.restart_at = False, None
             program.launch()
         deadline = time.monotonic() + timeout
-        while not program.ready():
+        # Ready means answering and still running: an answer from a program that exited is another's
+        # (one left running on the same port by an earlier run, say).
+        while not (program.ready() and program.running):
             if not program.running or time.monotonic() > deadline:
                 self.stop(program.name)
                 raise ProgramFailed(f"{program.name} did not become ready; {program.log_tail()}")
@@ -159,11 +161,19 @@ class Supervisor:
         self.start(self.programs[name])
 
     def stop_all(self) -> None:
-        self._stopping.set()
-        if self._watcher is not None:
-            self._watcher.join()
-        for name in reversed(list(self.programs)):
-            self.stop(name)
+        """Everything, in the reverse order it was started; a second Ctrl-C does not cut it short."""
+        interrupts = None
+        if threading.current_thread() is threading.main_thread():
+            interrupts = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            self._stopping.set()
+            if self._watcher is not None:
+                self._watcher.join()
+            for name in reversed(list(self.programs)):
+                self.stop(name)
+        finally:
+            if interrupts is not None:
+                signal.signal(signal.SIGINT, interrupts)
 
     def kill(self, name: str) -> None:
         """A crash: SIGKILL to the whole group (`watch` restarts it, as it would after any exit)."""

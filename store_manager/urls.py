@@ -5,7 +5,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from articles.api.views import ArticleViewSet
-from core import metrics as core_metrics
 from core import views as core_views
 from core.admin_reports import stock_report_page
 from core.graphql.views import StoreGraphQLView
@@ -46,8 +45,6 @@ urlpatterns = [
     path("graphql/", StoreGraphQLView.as_view(schema=schema), name="graphql"),
     path("health/", core_views.liveness, name="health"),
     path("health/ready/", core_views.readiness, name="health-ready"),
-    # For Prometheus on the internal network; the gateway does not route it (core/metrics.py).
-    path("metrics", core_metrics.metrics_view, name="metrics"),
 ]
 
 handler400 = core_views.bad_request

@@ -32,6 +32,8 @@ PREFIXES = {
 ALWAYS_FORWARDED = frozenset({"x-request-id"})
 # The header that tells a service under which gateway prefix its API root is published (core/proxies.py).
 PREFIX_HEADER = "x-forwarded-prefix"
+# The header that tells the services the gateway follows their redirects (core/proxies.py).
+FOLLOWS_REDIRECTS_HEADER = "x-gateway-follows-redirects"
 STATIC_PREFIX = "/static/"
 # What a staff page's route forwards, beside X-Request-Id: the session cookie and content negotiation
 # (the browsable API answers HTML to a browser), and for a form or a script's write its body and what
@@ -44,8 +46,9 @@ BROWSER_WRITE_HEADERS = BROWSER_READ_HEADERS | {
     "referer",
     "x-csrftoken",
 }
-# A static file's revalidation (WhiteNoise answers 304).
-STATIC_HEADERS = frozenset({"if-modified-since", "if-none-match"})
+# A static file's revalidation (WhiteNoise answers 304), and the encodings the browser takes (WhiteNoise
+# has each file gzipped ahead of time; unasked, KrakenD would ask for gzip itself and unzip it).
+STATIC_HEADERS = frozenset({"accept-encoding", "if-modified-since", "if-none-match"})
 # The longest a route's own work (database, cache) may take: the floor of every gateway timeout.
 OWN_WORK_SECONDS = 2.0
 # What the gateway routes: OPTIONS is answered by KrakenD itself (CORS preflight), HEAD not at all.

@@ -1,4 +1,4 @@
-"""The production topology for the tests: `make stack`'s code (scripts/serve.py) on free ports, and
+"""The production topology for the tests: `make stack`'s code (scripts/stack.py) on free ports, and
 what the tests need to talk to it (tokens, sessions, the services' request counters).
 
 The stack is started once per test run (the `stack` fixture of core/tests/conftest.py): its own
@@ -8,15 +8,13 @@ workers, Prometheus and the real KrakenD in front, with krakend.json itself.
 
 import json
 import re
-import subprocess
-import sys
 from collections import Counter
 
 import pytest
 import requests
 
 from scripts.gateway import krakend_missing
-from scripts.serve import ROOT, Stack, StackPorts
+from scripts.stack import Stack, StackPorts
 
 # The store's own budgets the tests run into (a supplier's GraphQL mutations), every other budget as
 # deployed: the gateway answers before the store wherever its limits are the stricter.
@@ -42,34 +40,13 @@ def new_stack(state_dir) -> Stack:
     )
 
 
-def manage(stack: Stack, *arguments: str, service: str = "store") -> str:
-    """A management command in the settings of one of the stack's services; what it printed."""
-    env = stack.store_env(stack.ports.store) if service == "store" else stack.payments_env()
-    done = subprocess.run(
-        [sys.executable, "manage.py", *arguments],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    return done.stdout
-
-
 def view_names(stack: Stack, paths: list[str], *, service: str) -> list[str]:
     """The view each path resolves to in the service's own URLconf (the name its /metrics count under)."""
     code = (
         "import json; from django.urls import resolve; "
         f"print(json.dumps([resolve(path).view_name for path in {paths!r}]))"
     )
-    return json.loads(manage(stack, "shell", "-c", code, service=service).strip().splitlines()[-1])
-
-
-def token_for(stack: Stack, username: str) -> str:
-    """An API token, made with DRF's command (no password, no request the gateway would count)."""
-    printed = manage(stack, "drf_create_token", username)
-    return re.search(r"Generated token (\w+)", printed).group(1)
+    return json.loads(stack.manage("shell", "-c", code, service=service).strip().splitlines()[-1])
 
 
 def session() -> requests.Session:

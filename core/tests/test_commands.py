@@ -15,7 +15,7 @@ from core.demo import DEMO_STAFF
 from core.models import IdempotencyKey
 from core.tests import StopAfterRounds
 from orders.models import Order, OrderLine, OrderStatus
-from scripts.serve import demo_logins
+from scripts.stack import demo_logins
 from stocks.models import MovementKind, Stock, StockMovement
 from stocks.tests.invariants import assert_stock_matches_ledger
 from users.models import Role, User

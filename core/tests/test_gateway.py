@@ -38,7 +38,6 @@ NOT_EXPOSED = {
     ),
     ("GET", "health/"): "container probes; the gateway answers /__health itself",
     ("GET", "health/ready/"): "container probes; the gateway answers /__health itself",
-    ("*", "metrics"): "scraped by Prometheus on the internal network",
     ("POST|PUT|PATCH|DELETE", ""): "a redirect to the browsable API: a GET",
     ("PUT", "api-auth/login/"): "the login form posts (PUT is only FormView's alias of POST)",
     ("PUT|PATCH|DELETE", "admin/*"): "the admin's pages are links and forms: GET and POST only",
@@ -302,6 +301,17 @@ def test_the_query_strings_and_headers_forwarded_are_exactly_what_each_view_take
 
 def test_staff_pages_forward_the_session_and_what_forms_send_never_a_token(browser_routes):
     assert gateway.browser_problems(browser_routes) == []
+
+
+def test_exactly_the_staff_pages_tell_the_store_that_the_gateway_follows_redirects(all_routes):
+    """On those, a redirect must reach the browser as a page (core/proxies.py); a program's client
+    follows redirects itself, and static files never redirect."""
+    told = {
+        str(route) for route in all_routes if route.added_headers.get(gateway.FOLLOWS_REDIRECTS_HEADER) == "1"
+    }
+
+    assert told == {str(route) for route in all_routes if route.for_browsers and not route.static}
+    assert [str(route) for route in all_routes if gateway.FOLLOWS_REDIRECTS_HEADER in route.headers] == []
 
 
 def test_every_program_route_of_the_rest_api_has_a_browsable_twin(program_routes, browser_routes):

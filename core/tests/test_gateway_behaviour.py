@@ -12,7 +12,7 @@ import pytest
 
 from core.tests import gateway
 from scripts.gateway import gateway_config, krakend_program, load_config
-from scripts.serve import free_port
+from scripts.stack import free_port
 from scripts.supervisor import Supervisor
 
 from .echo_server import start_echo_server
@@ -23,6 +23,7 @@ SET_BY_KRAKEND = {"host", "user-agent", "x-forwarded-for", "x-forwarded-host", "
 # A value for every header some route forwards, so that each route's request carries them all.
 HEADER_VALUES = {
     "accept": "text/html",
+    "accept-encoding": "br, gzip",
     "authorization": "Token forwarding-check",
     "content-type": "application/json",
     "cookie": "sessionid=forwarding-check",
@@ -173,7 +174,7 @@ def test_an_endpoint_refuses_everyone_past_its_own_capacity(gateway_url):
         return answer.status_code, answer.content
 
     with ThreadPoolExecutor(max_workers=16) as pool:
-        answers = list(pool.map(ask, range(3 * limit["capacity"])))
+        answers = list(pool.map(ask, range(6 * limit["capacity"])))
 
     statuses = Counter(status for status, _ in answers)
     assert set(statuses) == {200, 503} and statuses[200] >= limit["capacity"]
@@ -208,7 +209,7 @@ def test_a_backend_slower_than_the_timeout_gets_the_gateways_answer_within_it(ga
     waited = time.monotonic() - started
 
     assert answer.status_code == 500 and answer.content == b""  # measured: lura's answer to a timeout
-    assert timeout <= waited < timeout + 1.0
+    assert timeout <= waited < timeout + 3  # the gateway's answer, long before the backend's
 
 
 def test_error_statuses_pass_through_without_opening_the_circuit(gateway_url, echo):
@@ -247,5 +248,5 @@ def test_a_backend_that_keeps_timing_out_is_cut_off_then_tried_again(gateway_url
     time.sleep(breaker["timeout"] + 0.5)
     tried_again = send(gateway_url, "GET", path, headers=token)
 
-    assert cut_off.status_code == 500 and answered_in < 0.5 and calls_while_open == calls
+    assert cut_off.status_code == 500 and answered_in < endpoint.timeout / 2 and calls_while_open == calls
     assert tried_again.status_code == 200 and len(echo.received) == calls + 1

@@ -102,6 +102,14 @@ def test_a_made_up_http_method_is_counted_as_other(client):
     assert requests_of("health", method="other", status=405) == before + 1
 
 
+def test_prometheus_scraping_a_replica_at_its_address_is_answered(client, settings):
+    """Prometheus names no host the store serves: it scrapes each replica at its address."""
+    settings.ALLOWED_HOSTS = ["store"]
+
+    assert client.get("/metrics", HTTP_HOST="172.28.0.140:8000").status_code == 200
+    assert client.get("/health/", HTTP_HOST="172.28.0.140:8000").status_code == 400
+
+
 def test_metrics_need_the_metrics_token_when_one_is_set(client, settings):
     settings.METRICS_TOKEN = "metrics-secret"
 

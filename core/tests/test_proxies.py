@@ -67,6 +67,7 @@ def test_forwarded_headers_from_an_untrusted_peer_are_dropped(behind_gateway):
         x_forwarded_host="evil.example",
         x_forwarded_port="443",
         x_forwarded_prefix="/evil",
+        x_gateway_follows_redirects="1",
     )
     assert request.META["REMOTE_ADDR"] == STRANGER
     assert not request.is_secure()
@@ -78,6 +79,7 @@ def test_forwarded_headers_from_an_untrusted_peer_are_dropped(behind_gateway):
         "X-Forwarded-Host",
         "X-Forwarded-Port",
         "X-Forwarded-Prefix",
+        "X-Gateway-Follows-Redirects",
     }
     assert not forwarded & set(request.headers)
 
@@ -279,10 +281,14 @@ def test_the_schema_through_the_gateway_describes_the_services_own_paths(public_
 # --- redirects behind a proxy that follows them (KrakenD CE) ---------------------------------------
 
 
+# What the gateway's routes for browsers add to every request (krakend.json, modifier/martian).
+FOR_BROWSERS = {"X-Gateway-Follows-Redirects": "1", "X-Forwarded-Host": "127.0.0.1:8080"}
+
+
 def test_a_redirect_through_the_gateway_is_a_page_that_sends_the_browser_on(behind_gateway, manager):
     manager.set_password("a-long-enough-password")
     manager.save()
-    client = Client(REMOTE_ADDR=GATEWAY)
+    client = Client(REMOTE_ADDR=GATEWAY, headers=FOR_BROWSERS)
     login = client.get("/admin/login/")  # the CSRF cookie
 
     response = client.post(
@@ -293,32 +299,54 @@ def test_a_redirect_through_the_gateway_is_a_page_that_sends_the_browser_on(behi
 
     assert response.status_code == 200
     assert not response.has_header("Location")
-    assert response["Refresh"] == "0; url=/admin/"
+    assert response["Refresh"] == "0; url=http://127.0.0.1:8080/admin/"
     assert response["Cache-Control"] == "no-store"
-    assert '<meta http-equiv="refresh" content="0; url=/admin/">' in response.content.decode()
+    assert (
+        '<meta http-equiv="refresh" content="0; url=http://127.0.0.1:8080/admin/">'
+        in response.content.decode()
+    )
     assert response.cookies["sessionid"].value  # the login sticks: the session cookie is kept
     assert client.get("/admin/").status_code == 200
 
 
-def test_a_redirect_to_anyone_else_stays_a_redirect(behind_gateway):
-    response = Client(REMOTE_ADDR=STRANGER).get("/admin/")
+@pytest.mark.parametrize(
+    ("peer", "headers"),
+    [(STRANGER, FOR_BROWSERS), (GATEWAY, {"X-Forwarded-Host": "127.0.0.1:8080"})],
+    ids=["a stranger saying the gateway follows redirects", "the gateway's routes for programs"],
+)
+def test_a_redirect_stays_a_redirect_unless_the_gateway_follows_it(behind_gateway, peer, headers):
+    response = Client(REMOTE_ADDR=peer, headers=headers).get("/admin/")
 
     assert response.status_code == 302
     assert response["Location"] == "/admin/login/?next=/admin/"
     assert not response.has_header("Refresh")
 
 
+def followed(location: str):
+    request = RequestFactory().get("/", REMOTE_ADDR=GATEWAY, headers=FOR_BROWSERS)
+    return TrustedProxyMiddleware(lambda request: HttpResponseRedirect(location))(request)
+
+
 def test_the_redirect_page_escapes_the_location(behind_gateway):
-    request = RequestFactory().get("/", REMOTE_ADDR=GATEWAY)
-    response = TrustedProxyMiddleware(lambda request: HttpResponseRedirect("/admin/?q=tea&o=1"))(request)
+    response = followed("/admin/?q=tea&o=1")
 
     assert response.status_code == 200
-    assert response["Refresh"] == "0; url=/admin/?q=tea&o=1"
-    assert '<a href="/admin/?q=tea&amp;o=1">' in response.content.decode()
+    assert response["Refresh"] == "0; url=http://127.0.0.1:8080/admin/?q=tea&o=1"
+    assert '<a href="http://127.0.0.1:8080/admin/?q=tea&amp;o=1">' in response.content.decode()
+
+
+def test_the_redirect_page_never_leaves_the_site_where_a_302_would_not(behind_gateway, settings):
+    """A browser drops a leading quote of a `Refresh` URL, not of a `Location`: `'//evil.example`
+    is a path on the site as a 302 (and passes Django's `next` check), another site as a refresh."""
+    settings.ALLOWED_HOSTS = ["127.0.0.1"]
+
+    response = followed("'//evil.example/")
+
+    assert response["Refresh"].startswith("0; url=http://127.0.0.1:8080/'")
 
 
 def test_a_not_modified_answer_through_the_gateway_is_left_alone(behind_gateway):
-    request = RequestFactory().get("/", REMOTE_ADDR=GATEWAY)
+    request = RequestFactory().get("/", REMOTE_ADDR=GATEWAY, headers=FOR_BROWSERS)
     response = TrustedProxyMiddleware(lambda request: HttpResponseNotModified())(request)
 
     assert response.status_code == 304

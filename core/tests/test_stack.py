@@ -1,4 +1,4 @@
-"""`make stack` (scripts/serve.py) and docker-compose.yml describe one topology: the same services,
+"""`make stack` (scripts/stack.py) and docker-compose.yml describe one topology: the same services,
 variables, commands and ports. The stack itself runs in core/tests/test_through_the_gateway.py.
 """
 
@@ -8,7 +8,7 @@ import re
 import pytest
 import yaml
 
-from scripts import serve
+from scripts import stack as topology
 from scripts.gateway import PAYMENTS_HOST, STORE_HOST, gateway_config, load_config
 
 from .test_containers import REPO, one_shot_services, rendered
@@ -30,13 +30,13 @@ def compose():
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    return serve.Stack(ports=serve.StackPorts(), state_dir=tmp_path_factory.mktemp("stack"))
+    return topology.Stack(ports=topology.StackPorts(), state_dir=tmp_path_factory.mktemp("stack"))
 
 
 def test_the_stack_runs_every_long_running_service_of_compose(compose, stack):
     """The replicas are one service, store; compose's one-shot migrations are steps the stack runs
     before the services start (the running stack's programs: test_through_the_gateway.py)."""
-    programs = {*stack.servers, "payments", "store", "krakend", *serve.WORKERS, "prometheus"}
+    programs = {*stack.servers, "payments", "store", "krakend", *topology.WORKERS, "prometheus"}
 
     assert set(compose) - one_shot_services({"services": compose}) == programs
 
@@ -50,7 +50,7 @@ def test_the_services_get_composes_variables(compose, stack, service, environmen
 
 
 def test_the_workers_run_composes_commands_with_composes_settings(compose, stack):
-    for name, (service, command) in serve.WORKERS.items():
+    for name, (service, command) in topology.WORKERS.items():
         argv = compose[name]["command"]
         heartbeat = argv.index("--heartbeat")
         assert argv[:2] == ["python", "manage.py"], name
@@ -59,14 +59,14 @@ def test_the_workers_run_composes_commands_with_composes_settings(compose, stack
 
 
 def test_the_servers_run_with_composes_options(compose, stack):
-    assert " ".join(serve.REDIS_LIMITS) in " ".join(compose["redis"]["command"])
+    assert " ".join(topology.REDIS_LIMITS) in " ".join(compose["redis"]["command"])
     mariadb = stack.servers["store-db"].command()
     for option in compose["store-db"]["command"]:
         assert option in mariadb
 
 
 def test_the_gateway_and_prometheus_listen_on_composes_ports(compose):
-    ports = serve.StackPorts()
+    ports = topology.StackPorts()
     assert compose["krakend"]["ports"][0]["published"] == str(ports.gateway)
     assert compose["prometheus"]["ports"][0]["published"] == str(ports.prometheus)
 
@@ -92,7 +92,7 @@ def test_the_stack_runs_the_krakend_release_of_the_container_and_the_schema(comp
 
 
 def test_prometheus_scrapes_every_replica_of_both_services(compose):
-    config = yaml.safe_load(serve.PROMETHEUS_CONFIG.read_text())
+    config = yaml.safe_load(topology.PROMETHEUS_CONFIG.read_text())
     jobs = {job["job_name"]: job["dns_sd_configs"] for job in config["scrape_configs"]}
 
     assert jobs == {

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from .live_stack import REQUEST_TIMEOUT, session, token_for
+from .live_stack import REQUEST_TIMEOUT, session
 from .load import Load, wait_until
 
 CLIENTS = 4  # readers; plus one client placing orders
@@ -27,7 +27,16 @@ IN_FLIGHT = 0.5  # seconds: longer than any request takes here (the p99 is under
 
 @pytest.fixture(scope="module")
 def clerk_token(stack):
-    return token_for(stack, "clerk")
+    return stack.token("clerk")
+
+
+@pytest.fixture(scope="module")
+def article(stack, clerk_token):
+    """An article without capacity with stock for every order of this module, whatever was seeded."""
+    stocks = ask(stack, "GET", "/store-api/stocks/?page_size=100", clerk_token).json()["results"]
+    uncapped = next(stock for stock in stocks if stock["max_quantity"] is None)
+    stack.manage("restock", uncapped["sku"], "5000", "--reference", "fault tests")
+    return uncapped["article_id"]
 
 
 def read_articles(client):
@@ -36,11 +45,11 @@ def read_articles(client):
     client.load.keep_going(READ_PACE)
 
 
-def placing_orders(placed: list[int]):
+def placing_orders(placed: list[int], article: int):
     def place(client):
         sample = client.post(
             "/store-api/orders/",
-            {"customer": 4, "lines": [{"article": 2, "quantity": 1}]},
+            {"customer": 4, "lines": [{"article": article, "quantity": 1}]},
             name="order",
             headers={"Idempotency-Key": uuid.uuid4().hex},
         )
@@ -75,7 +84,9 @@ def serving(stack, token) -> bool:
 
 
 def back(stack, name: str) -> bool:
-    return stack.supervisor.programs[name].running
+    """Running and answering its probe again (a replica's own health port, Redis's port)."""
+    program = stack.supervisor.programs[name]
+    return program.running and program.ready()
 
 
 def assert_orders_kept(stack, token, placed):
@@ -83,10 +94,10 @@ def assert_orders_kept(stack, token, placed):
         assert ask(stack, "GET", f"/store-api/orders/{order_id}/", token).status_code == 200, order_id
 
 
-def test_a_killed_replica_costs_only_what_it_had_in_flight(stack, clerk_token):
+def test_a_killed_replica_costs_only_what_it_had_in_flight(stack, clerk_token, article):
     placed = []
     load = load_on(stack, clerk_token)
-    with load.running(*[read_articles] * CLIENTS, placing_orders(placed)):
+    with load.running(*[read_articles] * CLIENTS, placing_orders(placed, article)):
         load.phase("both replicas")
         load.keep_going(2)
         load.phase("one replica killed")
@@ -120,10 +131,10 @@ def test_with_no_replica_left_the_gateway_answers_a_bare_500_then_serves_again(s
     wait_until(lambda: serving(stack, clerk_token), timeout=RECOVERY, what="serving again")
 
 
-def test_krakend_killed_refuses_connections_until_it_is_back(stack, clerk_token):
+def test_krakend_killed_refuses_connections_until_it_is_back(stack, clerk_token, article):
     placed = []
     load = load_on(stack, clerk_token)
-    with load.running(*[read_articles] * CLIENTS, placing_orders(placed)):
+    with load.running(*[read_articles] * CLIENTS, placing_orders(placed, article)):
         load.phase("gateway up")
         load.keep_going(1)
         load.phase("gateway killed")
@@ -141,9 +152,9 @@ def test_krakend_killed_refuses_connections_until_it_is_back(stack, clerk_token)
     assert_orders_kept(stack, clerk_token, placed)
 
 
-def test_orders_are_placed_while_payments_is_down_and_paid_for_once_it_is_back(stack, clerk_token):
+def test_orders_are_placed_while_payments_is_down_and_paid_for_once_it_is_back(stack, clerk_token, article):
     stack.supervisor.stop("payments")
-    order = json.dumps({"customer": 4, "lines": [{"article": 3, "quantity": 1}]})
+    order = json.dumps({"customer": 4, "lines": [{"article": article, "quantity": 1}]})
     try:
         key = {"Idempotency-Key": uuid.uuid4().hex}
         placed = ask(stack, "POST", "/store-api/orders/", clerk_token, data=order, headers=key)
@@ -162,10 +173,10 @@ def test_orders_are_placed_while_payments_is_down_and_paid_for_once_it_is_back(s
     wait_until(payment_requested, timeout=RECOVERY, what="the payment requested")
 
 
-def test_redis_killed_costs_no_5xx_and_the_cache_comes_back(stack, clerk_token):
+def test_redis_killed_costs_no_5xx_and_the_cache_comes_back(stack, clerk_token, article):
     placed = []
     load = load_on(stack, clerk_token)
-    with load.running(*[read_articles] * CLIENTS, placing_orders(placed)):
+    with load.running(*[read_articles] * CLIENTS, placing_orders(placed, article)):
         load.phase("redis up")
         load.keep_going(1)
         load.phase("redis killed")

@@ -8,10 +8,10 @@ import shutil
 
 from playwright.sync_api import expect
 
-from scripts.serve import ROOT
+from scripts.stack import ROOT
 from stocks.tests.test_report_page_browser import chromium_page
 
-from .live_stack import REQUEST_TIMEOUT, session, token_for
+from .live_stack import REQUEST_TIMEOUT, session
 
 ARTICLE = 5
 SCREENSHOTS = ROOT / "var" / "screenshots"
@@ -27,7 +27,7 @@ def stock_of(stack, token) -> dict:
 
 
 def test_a_manager_logs_in_restocks_reads_the_report_and_queries_graphql_through_the_gateway(stack, tmp_path):
-    token = token_for(stack, "manager")
+    token = stack.token("manager")
     before = stock_of(stack, token)
     gateway = stack.gateway_url
     shots = []

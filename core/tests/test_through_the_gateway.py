@@ -22,7 +22,6 @@ from .live_stack import (
     require_krakend,
     session,
     store_request_counts,
-    token_for,
     view_names,
 )
 from .test_containers import one_shot_services, rendered
@@ -44,7 +43,7 @@ ARTICLE = 1
 
 @pytest.fixture(scope="module")
 def tokens(stack):
-    return {role: token_for(stack, role) for role in ("manager", "clerk", "supplier")}
+    return {role: stack.token(role) for role in ("manager", "clerk", "supplier")}
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +136,7 @@ def test_every_route_reaches_the_view_it_names(stack, tokens):
         paths = [gateway.concrete(route.url_pattern, id=id) for route, id in requests if route.host == host]
         views[host] = iter(view_names(stack, paths, service=service))
     before = {gateway.STORE_HOST: store_request_counts(stack), gateway.PAYMENTS_HOST: payments_counts(stack)}
-    expected = Counter()
+    expected, refused = Counter(), []
     for route, id in requests:
         expected[route.host, next(views[route.host]), route.method] += 1
         path = gateway.concrete(route.endpoint, id=id)
@@ -146,16 +145,23 @@ def test_every_route_reaches_the_view_it_names(stack, tokens):
             options = {"data": "{}", "headers": {"Content-Type": "application/json"}}
         if route.for_browsers:
             options.setdefault("headers", {})["X-CSRFToken"] = staff_session.cookies["csrftoken"]
-            through(stack, route.method, path, client=staff_session, **options)
+            answer = through(stack, route.method, path, client=staff_session, **options)
         else:
-            through(stack, route.method, path, token=tokens["manager"], **options)
+            answer = through(stack, route.method, path, token=tokens["manager"], **options)
+        # The view's own answer: not a failure, not the gateway's refusal, not Django's CSRF page.
+        if (
+            answer.status_code >= 500
+            or answer.status_code == 429
+            or "CSRF verification failed" in answer.text
+        ):
+            refused.append(f"{route}: {answer.status_code}")
     after = {gateway.STORE_HOST: store_request_counts(stack), gateway.PAYMENTS_HOST: payments_counts(stack)}
     missing = [
         f"{method} {view} ({host})"
         for (host, view, method), times in expected.items()
         if after[host][view, method] - before[host][view, method] < times
     ]
-    assert len(requests) > 90 and missing == []
+    assert len(requests) > 90 and missing == [] and refused == []
 
 
 def payments_counts(stack) -> Counter:
@@ -259,10 +265,11 @@ def test_the_stores_own_429_passes_through_with_its_retry_after(stack, tokens):
     """A supplier's GraphQL mutations: a budget only the store keeps (STACK_THROTTLE_RATES)."""
     delivery = 'restock(sku: "NO-SUCH-SKU", quantity: 1, reference: "DN-1")'
     mutation = {"query": f"mutation {{ {delivery} {{ errors {{ code }} }} }}"}
-    answers = [through(stack, "POST", "/graphql", token=tokens["supplier"], json=mutation) for _ in range(5)]
+    # The budget counts in windows of a minute: 7 mutations in a row span at most two of them, 3 each.
+    answers = [through(stack, "POST", "/graphql", token=tokens["supplier"], json=mutation) for _ in range(7)]
 
     statuses = [answer.status_code for answer in answers]
-    assert statuses[:3] == [200, 200, 200] and 429 in statuses
+    assert statuses[0] == 200 and 429 in statuses and statuses.count(200) <= 6
     refused = answers[statuses.index(429)]
     assert refused.json()["errors"][0]["extensions"]["code"] == "throttled"
     assert refused.headers["Retry-After"].isdigit()
@@ -371,6 +378,9 @@ def test_static_files_are_served_through_the_gateway_and_revalidated(stack):
         assert answer.headers["Cache-Control"].startswith("max-age="), path
         again = through(stack, "GET", path, headers={"If-None-Match": answer.headers["ETag"]})
         assert again.status_code == 304, path
+        zipped = through(stack, "GET", path, headers={"Accept-Encoding": "gzip"}, stream=True)
+        assert zipped.headers["Content-Encoding"] == "gzip", path
+        assert int(zipped.headers["Content-Length"]) < len(answer.content), path
 
 
 def test_the_browsable_api_behind_the_gateway_links_to_the_gateway(stack, staff_session):
@@ -397,7 +407,7 @@ def test_a_page_that_needs_a_login_sends_the_browser_to_it(stack):
     answer = through(stack, "GET", "/admin/orders/order/")
 
     assert answer.status_code == 200
-    assert answer.headers["Refresh"] == "0; url=/admin/login/?next=/admin/orders/order/"
+    assert answer.headers["Refresh"] == f"0; url={stack.gateway_url}/admin/login/?next=/admin/orders/order/"
 
 
 def test_the_load_is_spread_over_the_replicas(stack, tokens):
@@ -419,4 +429,4 @@ def test_the_load_is_spread_over_the_replicas(stack, tokens):
         for port, counts in zip(stack.ports.replicas, before, strict=True)
     ]
     assert statuses == [200] * 90
-    assert sum(served) == 90 and min(served) >= 10, served
+    assert sum(served) == 90 and min(served) >= 5, served

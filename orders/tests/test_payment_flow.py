@@ -14,6 +14,7 @@ from io import StringIO
 import pytest
 import requests
 from django.core.management import CommandError, call_command
+from prometheus_client import REGISTRY
 from rest_framework.authtoken.models import Token
 
 from orders.models import Order, OrderStatus, PaymentStatus
@@ -34,8 +35,9 @@ GOOD_CARD = {
     "expiry": f"12/{(date.today().year + 2) % 100:02d}",
 }
 DECLINED_CARD = {**GOOD_CARD, "card_number": "4000 0000 0000 0002"}
-# What an order request may cost on top of its own work when payments is down, slow, or its circuit open.
-FAST = 0.5
+# Generous bounds on what an order may cost on top of its own work when payments fails: far below what
+# a hang would cost (the slow stub answers after 3 s), far above a loaded machine's noise.
+SLACK = 2.0
 
 
 @pytest.fixture(scope="module")
@@ -277,10 +279,16 @@ def test_a_lost_notification_is_caught_up_by_sync_payments_and_its_redelivery_ch
 # --- payments down, slow or failing -----------------------------------------------------------
 
 
+def failed_calls(reason: str) -> float:
+    """The store's failed calls to payments so far (the live server runs in this process)."""
+    return REGISTRY.get_sample_value("payments_client_failures_total", {"reason": reason}) or 0.0
+
+
 def test_with_payments_down_orders_are_placed_fast_without_a_payment_and_get_it_later(
     store, payments, new_order, settings, tea
 ):
     settings.PAYMENTS_BREAKER_COOLDOWN = 0.5
+    before = {reason: failed_calls(reason) for reason in ("connection", "circuit_open")}
     with refused_url() as nowhere:
         settings.PAYMENTS_URL = nowhere
         placed = [store.place_order(new_order) for _ in range(8)]
@@ -288,8 +296,11 @@ def test_with_payments_down_orders_are_placed_fast_without_a_payment_and_get_it_
     orders, latencies = [order for order, _ in placed], [elapsed for _, elapsed in placed]
     print(f"payments down: order latencies {[round(t, 3) for t in latencies]}")
     assert all(order["status"] == "pending" and order["payment"] is None for order in orders)
-    assert max(latencies) < FAST
-    assert breaker().snapshot()["times_opened"] == 1  # after the first 5 failed attempts
+    assert breaker().snapshot()["times_opened"] == 1
+    # The first 5 attempts (the first order's 3, the second's 2) open the circuit; the second order's
+    # last attempt and the 6 orders after it wait on nothing: their call is not even sent.
+    assert failed_calls("connection") - before["connection"] == settings.PAYMENTS_BREAKER_THRESHOLD
+    assert failed_calls("circuit_open") - before["circuit_open"] == 1 + 6
     assert stock_of(tea) == 100 - 2 * 8
 
     settings.PAYMENTS_URL = payments.api_root
@@ -318,8 +329,9 @@ def test_with_payments_slow_an_order_waits_no_longer_than_the_read_timeout_then_
     print(f"payments slow: order latencies {[round(t, 3) for t in latencies]}")
 
     assert all(order["payment"] is None for order, _ in placed)
-    assert all(0.5 <= elapsed < 0.5 + FAST for elapsed in latencies[:3])  # bounded by the read timeout
-    assert all(elapsed < FAST - 0.3 for elapsed in latencies[3:])  # the circuit is open: no wait at all
+    # Each of the first 3 waited for the read timeout (a timeout is never retried), and no longer
+    # than it by much; then the circuit is open and no call reaches the slow service at all.
+    assert all(0.5 <= elapsed < 0.5 + SLACK for elapsed in latencies[:3])
     assert len(slow.received) == 3
 
     settings.PAYMENTS_URL = payments.api_root
@@ -337,7 +349,7 @@ def test_with_payments_failing_the_create_is_retried_with_its_key_and_sync_payme
         settings.PAYMENTS_URL = failing.url
         order, elapsed = store.place_order(new_order)
 
-    assert order["payment"] is None and elapsed < FAST
+    assert order["payment"] is None and elapsed < SLACK
     assert [r.headers["Idempotency-Key"] for r in failing.received] == [f"order-{order['id']}"] * 3
 
     settings.PAYMENTS_URL = payments.api_root

@@ -21,7 +21,6 @@ NOT_EXPOSED = {
     ("GET", "api/v1/schema/"): "describes the store's side of the contract; payers need only their pay_url",
     ("GET", "health/"): "container probes; the gateway answers /__health itself",
     ("GET", "health/ready/"): "container probes; the gateway answers /__health itself",
-    ("*", "metrics"): "scraped by Prometheus on the internal network",
 }
 
 

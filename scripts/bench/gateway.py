@@ -3,7 +3,7 @@ measured with wrk (a low-overhead client: C, an event loop per thread) in interl
 
     .venv/bin/python -m scripts.bench.gateway [--seconds 8] [--rounds 3] [--output docs/benchmarks.md]
 
-The topology is `make stack`'s (scripts/serve.py): two store replicas on one port and payments
+The topology is `make stack`'s (scripts/stack.py): two store replicas on one port and payments
 under gunicorn, MariaDB, Redis, KrakenD with krakend.json's routes, timeouts and breakers; only its
 rate limits are lifted, and the store's budgets too (THROTTLE_RATES), so that the figures are the
 gateway's cost, not its limits. Orders call payments through the gateway either way, as deployed.
@@ -12,14 +12,16 @@ Each figure is also given as a ratio to the store's `/health/` in the same run.
 
 import argparse
 import json
+import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
 import urllib.request
 from dataclasses import dataclass
 
-from scripts.serve import ROOT, Stack, StackPorts
+from scripts.stack import ROOT, Stack, StackPorts
 
 from . import report
 from .stack import UNTHROTTLED_RATE, store_state
@@ -72,6 +74,7 @@ end
 def requests(token: str, articles: list[int]) -> list[Request]:
     orders = _authorization(token) + f"articles = {{{', '.join(map(str, articles))}}}\n" + ORDERS_LUA
     return [
+        # The gateway does not route /health/ (the containers' probe): through it, KrakenD's own /__health.
         Request("health", "/health/", "/__health", ""),
         Request(
             "stock report, warm cache",
@@ -106,13 +109,6 @@ def wrk(url: str, script: str, seconds: float) -> Result:
     )
 
 
-def _token(stack: Stack) -> str:
-    command = [sys.executable, "manage.py", "drf_create_token", "clerk"]
-    env = stack.store_env(stack.ports.store)
-    printed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
-    return re.search(r"Generated token (\w+)", printed).group(1)
-
-
 def _stocked_articles(stack: Stack, token: str) -> list[int]:
     """Articles without capacity, each given enough stock that no order of the bench is refused."""
     fixtures = store_state(stack.store_env(stack.ports.store), "fixtures", "--own", str(ARTICLES))
@@ -129,14 +125,16 @@ def _stocked_articles(stack: Stack, token: str) -> list[int]:
 
 def measure(seconds: float, rounds: int) -> dict[str, dict[str, list[Result]]]:
     """Each request, `rounds` times each way, direct then through the gateway."""
-    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    # A fresh stack each time: the orders of a run would otherwise weigh on the next one.
+    shutil.rmtree(STATE_DIR, ignore_errors=True)
+    STATE_DIR.mkdir(parents=True)
     ports = StackPorts.free()
     stack = Stack(ports=ports, state_dir=STATE_DIR, log_level="WARNING", seed=SEED, gateway_rate_limits=False)
     scopes = store_state(stack.store_env(ports.store), "settings")["throttle_scopes"]
     stack.store_settings["THROTTLE_RATES"] = ",".join(f"{scope}={UNTHROTTLED_RATE}" for scope in scopes)
     results: dict[str, dict[str, list[Result]]] = {}
     with stack:
-        token = _token(stack)
+        token = stack.token("clerk")
         for request in requests(token, _stocked_articles(stack, token)):
             results[request.name] = {way: [] for way in WAYS}
             urls = {
@@ -169,16 +167,19 @@ def table(results: dict[str, dict[str, list[Result]]]) -> str:
                     f"{statistics.median(run.p99_ms for run in runs):.1f}",
                     str(sum(run.non_2xx for run in runs)),
                     str(sum(run.socket_errors for run in runs)),
-                    "" if way == "direct" else f"{median(runs) / median(ways['direct']):.2f}",
+                    ""
+                    if way == "direct" or name == "health"
+                    else f"{median(runs) / median(ways['direct']):.2f}",
                 )
             )
-    return report._markdown(rows, text_columns=2)
+    return report.markdown_table(rows, text_columns=2)
 
 
 def section(text: str, options: argparse.Namespace) -> tuple[str, str]:
-    commit = report._git("rev-parse", "--short", "HEAD")
+    workers = max(1, len(os.sched_getaffinity(0)) // 2)  # the stack's GUNICORN_WORKERS for 2 replicas
+    commit = report.git("rev-parse", "--short", "HEAD")
     changed = (
-        " (with uncommitted changes)" if report._git("status", "--porcelain", "--untracked-files=no") else ""
+        " (with uncommitted changes)" if report.git("status", "--porcelain", "--untracked-files=no") else ""
     )
     command = (
         f".venv/bin/python -m scripts.bench.gateway --seconds {options.seconds:g} --rounds {options.rounds}"
@@ -190,11 +191,11 @@ def section(text: str, options: argparse.Namespace) -> tuple[str, str]:
         f"- Machine: {report.machine()}",
         f"- Command: `{command}`",
         f"- Client: wrk, {THREADS} threads, {CONNECTIONS} connections; rounds interleaved, direct first",
-        "- Servers: `make stack`'s topology, 2 store replicas on one port (a gunicorn worker x 4 threads "
-        "each), payments, a MariaDB per service, Redis, KrakenD with krakend.json and its rate limits "
-        f"lifted; seeded with `manage.py seed {' '.join(SEED)}`",
-        "- `health`: the store's `/health/` direct, KrakenD's own `/__health` through the gateway (the "
-        "gateway does not route `/health/`, the containers' probe)",
+        f"- Servers: `make stack`'s topology, 2 store replicas on one port ({workers} gunicorn worker(s) "
+        "x 4 threads each), payments, a MariaDB per service, Redis, KrakenD with krakend.json and its "
+        f"rate limits lifted; seeded with `manage.py seed {' '.join(SEED)}`",
+        "- `health`: the store's `/health/` direct; through the gateway, KrakenD's own `/__health` (the "
+        "gateway does not route `/health/`, the containers' probe): KrakenD alone, no ratio to the store",
         "",
         text,
     ]

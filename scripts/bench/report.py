@@ -31,7 +31,7 @@ COLUMNS = (
 )
 
 
-def _markdown(rows: list[tuple[str, ...]], text_columns: int = 1) -> str:
+def markdown_table(rows: list[tuple[str, ...]], text_columns: int = 1) -> str:
     """A Markdown table of `rows` (the first is the header), aligned for the terminal too."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
 
@@ -66,7 +66,7 @@ def table(runs: list[Run]) -> str:
                     f"{run.client_cores:.2f}" if first else "",
                 )
             )
-    return _markdown(rows, text_columns=2)
+    return markdown_table(rows, text_columns=2)
 
 
 def runs_table(runs: dict[str, list[Run]]) -> str:
@@ -93,7 +93,7 @@ def runs_table(runs: dict[str, list[Run]]) -> str:
                 growth,
             )
         )
-    return _markdown(rows, text_columns=1)
+    return markdown_table(rows, text_columns=1)
 
 
 def comparison(rest: Run, graphql: Run) -> str:
@@ -113,7 +113,7 @@ def comparison(rest: Run, graphql: Run) -> str:
     for name, measure, form in measures:
         a, b = measure(rest), measure(graphql)
         rows.append((name, form.format(a), form.format(b), f"{b / a:.2f}x" if a else "n/a"))
-    return _markdown(rows)
+    return markdown_table(rows)
 
 
 def _first_match(path: str, pattern: str, default: str = "unknown") -> str:
@@ -134,7 +134,7 @@ def machine() -> str:
     )
 
 
-def _git(*args: str) -> str:
+def git(*args: str) -> str:
     return subprocess.run(["git", *args], capture_output=True, text=True, check=True).stdout.strip()
 
 
@@ -154,8 +154,8 @@ def section(
 
     `locust` is a scenario's title and the Locust command line of its runs.
     """
-    commit = _git("rev-parse", "--short", "HEAD")
-    changed = " (with uncommitted changes)" if _git("status", "--porcelain", "--untracked-files=no") else ""
+    commit = git("rev-parse", "--short", "HEAD")
+    changed = " (with uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no") else ""
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     last = [key_runs[-1] for key_runs in runs.values()]
     lines = [
@@ -196,8 +196,10 @@ def record(path: Path, commit: str, text: str) -> None:
     if not marker:
         raise SystemExit(f"bench: {path} has no {RUNS} line to record the runs under")
     sections = [s.strip() for s in re.split(r"(?m)^(?=<!-- bench:commit=)", recorded) if s.strip()]
+    # One chart, redrawn by each Locust run: a section that brings it takes it from the others.
+    draws_chart = CHART_LINE in text
     kept = [
-        "\n".join(line for line in s.splitlines() if not line.startswith(CHART_LINE))
+        "\n".join(line for line in s.splitlines() if not (draws_chart and line.startswith(CHART_LINE)))
         for s in sections
         if not s.startswith(f"<!-- bench:commit={commit} -->")
     ]

@@ -25,8 +25,8 @@ from urllib.parse import unquote, urlparse
 import MySQLdb
 import redis
 
-from scripts.serve import demo_logins, manage
 from scripts.services import check_database, check_redis
+from scripts.stack import demo_logins, manage
 
 ROOT = Path(__file__).resolve().parents[2]
 LOG_DIR = ROOT / "var" / "bench"

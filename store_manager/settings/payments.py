@@ -21,6 +21,7 @@ MIDDLEWARE = [
     # First: X-Forwarded-* only from the gateway (TRUSTED_PROXIES, settings.base).
     "core.proxies.TrustedProxyMiddleware",
     "core.request_id.RequestIdMiddleware",
+    "core.metrics.MetricsEndpointMiddleware",
     "core.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",

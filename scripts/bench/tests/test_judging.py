@@ -198,3 +198,16 @@ def test_recording_a_run_replaces_its_commits_section_and_keeps_the_older_ones_w
         "## run of aaa",
     ]
     assert text.count(report.CHART_LINE) == 1
+
+
+def test_recording_a_section_without_a_chart_leaves_the_chart_where_it_is(tmp_path):
+    """The gateway's cost is recorded apart, with no chart: the last Locust run keeps its own."""
+    path = tmp_path / "benchmarks.md"
+    locust = f"<!-- bench:commit=aaa -->\n## run of aaa\n{report.CHART_LINE}(benchmarks.png)\n"
+    path.write_text(f"# Benchmarks\n\n{report.RUNS}\n\n{locust}")
+
+    report.record(path, "bbb-gateway", "<!-- bench:commit=bbb-gateway -->\n## the gateway's cost\n")
+
+    text = path.read_text()
+    assert text.index("bbb-gateway") < text.index("commit=aaa")
+    assert f"{report.CHART_LINE}(benchmarks.png)" in text
