@@ -114,9 +114,13 @@ def production() -> None:
 
 
 def main() -> None:
-    # A SIGTERM, or the terminal closing (SIGHUP), stops everything as Ctrl-C does.
-    for number in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(number, lambda *_: signal.raise_signal(signal.SIGINT))
+    # Ctrl-C, a SIGTERM, or the terminal closing (SIGHUP) stop everything, even when this process was
+    # started with SIGINT ignored (as a shell starts a command in the background).
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, interrupt)
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
