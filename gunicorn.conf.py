@@ -50,6 +50,11 @@ threads = env.int("GUNICORN_THREADS", default=4)
 timeout = env.int("GUNICORN_TIMEOUT", default=30)
 graceful_timeout = env.int("GUNICORN_GRACEFUL_TIMEOUT", default=8)
 accesslog = None
+# What a forwarded header means is the services' trusted-proxy setting's to decide (TRUSTED_PROXIES,
+# core/proxies.py), not gunicorn's: its default believes X-Forwarded-Proto and X-Forwarded-Ssl from
+# loopback, so any local process could make the store build https:// links.
+forwarded_allow_ips = ""
+secure_scheme_headers = {}
 # No `gunicornc` control socket: nothing uses it, its default path ($HOME/.gunicorn/gunicorn.ctl) is
 # shared by every gunicorn of the user (the tests and benchmarks start several), and the image's user
 # has no home.

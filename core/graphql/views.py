@@ -10,18 +10,20 @@
 - Requests spend from the same per-user budgets as the REST API (core/throttling.py): a document with
   a mutation from the write budget, anything else from the read budget; over budget, 429 `throttled`
   with `Retry-After`, and nothing runs.
+- A document is parsed only when it is small enough, and run only when it costs little enough
+  (core/graphql/validation.py); a body that is not JSON, or JSON nested too deeply, is a 400.
 """
 
 import functools
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import JsonResponse
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from graphene_django.views import GraphQLView, HttpError
-from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
+from graphql import ExecutionResult, GraphQLError, OperationDefinitionNode, OperationType
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 
 from core.throttling import budget_for, spend
@@ -29,7 +31,7 @@ from users.authentication import CachedTokenAuthentication
 from users.permissions import STOCK_READERS
 
 from .errors import format_error
-from .validation import VALIDATION_RULES
+from .validation import VALIDATION_RULES, parse_bounded
 
 WWW_AUTHENTICATE = {"WWW-Authenticate": "Token"}
 
@@ -93,13 +95,30 @@ class StoreGraphQLView(GraphQLView):
             return False  # graphene runs only queries from a GET
         try:
             query = self.get_graphql_params(request, self.parse_body(request))[0]
-            document = parse(query, no_location=True)
-        except (HttpError, GraphQLError, TypeError):
+            document = parse_bounded(query)
+        except (HttpError, GraphQLError, TypeError, AttributeError):
             return False
         return any(
             isinstance(definition, OperationDefinitionNode) and definition.operation == OperationType.MUTATION
             for definition in document.definitions
         )
+
+    def parse_body(self, request):
+        try:
+            return super().parse_body(request)
+        except RecursionError:
+            raise HttpError(HttpResponseBadRequest("The body is JSON nested too deeply.")) from None
+
+    def execute_graphql_request(self, request, data, query, variables, operation_name, show_graphiql=False):
+        """graphene's, once the document is known to be small enough to parse (graphene then parses it
+        again: a bounded document costs little to parse twice)."""
+        if isinstance(query, str) and query:
+            try:
+                parse_bounded(query)
+            except GraphQLError as error:
+                if error.extensions.get("code") == "query_too_large":
+                    return ExecutionResult(errors=[error])
+        return super().execute_graphql_request(request, data, query, variables, operation_name, show_graphiql)
 
     @staticmethod
     def format_error(error):

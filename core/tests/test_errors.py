@@ -182,3 +182,48 @@ def test_a_django_validation_error_becomes_a_400_with_field_errors():
     assert response.status_code == 400
     assert response.data["code"] == "invalid"
     assert response.data["fields"] == {"email": ["Enter a valid email address."]}
+
+
+# --- JSON nested too deeply -----------------------------------------------------------------------
+
+NESTED_TOO_DEEPLY = "[" * 5_000 + "]" * 5_000
+
+
+def json_writes() -> list[tuple[str, str]]:
+    """(method, path) of every route of the store's API that takes a JSON body."""
+    from core.tests.gateway import sample_path, service_routes
+
+    return [
+        (method, sample_path(route))
+        for route, methods in service_routes("store_manager.urls")
+        if route.startswith("api/v1/") and "payment-events" not in route
+        for method in sorted(methods & {"POST", "PUT", "PATCH"})
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["anonymous", "manager"])
+def test_json_nested_too_deeply_is_a_parse_error_on_every_route_that_reads_json(who, manager, caplog):
+    client = APIClient()
+    if who == "manager":
+        client.force_authenticate(manager)
+    routes = json_writes()
+    answers = {
+        f"{method} {path}": client.generic(method, path, NESTED_TOO_DEEPLY, content_type="application/json")
+        for method, path in routes
+    }
+
+    def parse_error(answer) -> bool:
+        return answer.status_code == 400 and answer.json()["code"] == "parse_error"
+
+    assert len(routes) > 10
+    # Never a server error, nor anything logged as one: the body is refused as malformed, or the
+    # request before its body is read (401 anonymous, 404 for an object that does not exist).
+    assert {route: answer.status_code for route, answer in answers.items() if answer.status_code >= 500} == {}
+    assert {
+        route for route, answer in answers.items() if answer.status_code == 400 and not parse_error(answer)
+    } == set()
+    assert parse_error(answers["POST /api/v1/auth/token/"])
+    if who == "manager":
+        assert parse_error(answers["POST /api/v1/orders/"]) and parse_error(answers["POST /api/v1/articles/"])
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]

@@ -6,12 +6,14 @@ import re
 
 import pytest
 from django.contrib.staticfiles import finders
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from graphene.utils.str_converters import to_camel_case
 from graphql import get_introspection_query
 from rest_framework.authtoken.models import Token
 
-from core.graphql.validation import MAX_QUERY_DEPTH
+from core.graphql.validation import MAX_ALIASES, MAX_QUERY_DEPTH, MAX_QUERY_TOKENS
 from core.tests.graphql import URL, GraphQLClient, error_codes
 from stocks import selectors as stock_selectors
 from stocks.models import Stock, StockMovement
@@ -238,6 +240,59 @@ def test_the_depth_limit_follows_fragments(tea, supplier):
     assert error_codes(response.json()) == ["query_too_deep"]
 
 
+def test_graphiqls_introspection_query_runs(supplier):
+    response = GraphQLClient(supplier).post(get_introspection_query())
+
+    assert response.status_code == 200, response.json().get("errors")
+    assert response.json()["data"]["__schema"]["queryType"]["name"] == "Query"
+
+
+def refused_with(response, code: str) -> None:
+    assert response.status_code == 400
+    assert error_codes(response.json()) == [code]
+    assert "data" not in response.json()
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "{ " + "__typename " * 200_000 + "}",  # 2.2 MB: refused on its size, before it is read
+        "{ " + "a " * (MAX_QUERY_TOKENS + 1) + "}",  # small, but too many tokens: parsing stops
+        "{ a " * 3_000 + "}" * 3_000,  # nested deeper than a parser's stack
+    ],
+    ids=["huge", "too many tokens", "nested"],
+)
+def test_a_document_too_large_to_parse_is_refused_before_anything_runs(tea, supplier, document):
+    refused_with(GraphQLClient(supplier).post(document), "query_too_large")
+
+
+def test_too_many_aliases_are_refused_before_anything_runs(tea, supplier):
+    aliased = " ".join(f"a{n}: articles(first: 1) {{ totalCount }}" for n in range(MAX_ALIASES + 1))
+
+    with CaptureQueriesContext(connection) as queries:
+        response = GraphQLClient(supplier).post(f"{{ {aliased} }}")
+
+    refused_with(response, "query_too_costly")
+    assert not [query for query in queries if "articles_article" in query["sql"]]  # not one page read
+
+
+def test_pages_of_pages_too_costly_to_answer_are_refused(tea, supplier):
+    page = "articles(first: 100) { edges { node { id sku name description price stock { quantity } } } }"
+    aliased = " ".join(f"a{n}: {page}" for n in range(15))  # 15 aliases, about 12,000 fields
+
+    refused_with(GraphQLClient(supplier).post(f"{{ {aliased} }}"), "query_too_costly")
+
+
+def test_introspection_nested_past_the_depth_limit_is_too_costly(supplier):
+    """graphene's depth limit leaves introspection alone; its cost is counted all the same."""
+    nested = "{ __schema { types { " + "fields { type { " * 6 + "name" + " } }" * 6 + " } } }"
+
+    response = GraphQLClient(supplier).post(nested)
+
+    assert response.status_code == 400
+    assert "query_too_costly" in error_codes(response.json())
+
+
 # --- bad requests ---------------------------------------------------------------------------------
 
 BAD_REQUESTS = {
@@ -261,8 +316,18 @@ BAD_REQUESTS = {
     ),
     "query not a string": ({"query": 42}, 400, "bad_request"),
     "no query": ({"variables": {}}, 400, "bad_request"),
-    "nested too deeply to parse": ({"query": "{ a " * 5000 + "}" * 5000}, 400, "graphql_parse_failed"),
+    "nested too deeply to parse": ({"query": "{ a " * 5000 + "}" * 5000}, 400, "query_too_large"),
 }
+
+
+def test_a_body_of_json_nested_too_deeply_is_a_bad_request(supplier):
+    client = GraphQLClient(supplier)
+    body = "[" * 5_000 + "]" * 5_000
+
+    response = client.client.post(URL, body, content_type="application/json", headers=client.headers)
+
+    assert response.status_code == 400
+    assert error_codes(response.json()) == ["bad_request"]
 
 
 @pytest.mark.parametrize("name", BAD_REQUESTS)

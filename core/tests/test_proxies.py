@@ -4,15 +4,19 @@ The payments service has the same middleware: payments/tests/test_proxies.py.
 """
 
 import pytest
+import requests
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponse, HttpResponseNotModified, HttpResponseRedirect
 from django.test import Client, RequestFactory
 from django.urls import resolve
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from core.proxies import TrustedProxyMiddleware
 from orders.services import order_create
+
+from .processes import running_store, store_environment
 
 GATEWAY = "172.28.0.10"
 CLIENT = "203.0.113.7"
@@ -350,3 +354,31 @@ def test_a_not_modified_answer_through_the_gateway_is_left_alone(behind_gateway)
     response = TrustedProxyMiddleware(lambda request: HttpResponseNotModified())(request)
 
     assert response.status_code == 304
+
+
+# --- gunicorn, as deployed -------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_under_gunicorn_a_local_client_cannot_make_the_store_believe_it_came_over_https(
+    payments_nowhere, manager, tmp_path, stocked_article
+):
+    """gunicorn believes X-Forwarded-Proto from loopback unless told not to: only TRUSTED_PROXIES may."""
+    for sku in ("A-1", "A-2"):
+        stocked_article(1, sku=sku)
+    token = Token.objects.create(user=manager).key
+    env = store_environment(
+        redis_url=django_settings.CACHES["default"]["LOCATION"], payments_url=payments_nowhere
+    )
+    with running_store({**env, "TRUSTED_PROXIES": ""}, log_dir=tmp_path) as store:
+        answer = requests.get(
+            f"{store.url}/api/v1/articles/?page_size=1",
+            headers={
+                "Authorization": f"Token {token}",
+                "X-Forwarded-Proto": "https",
+                "X-Forwarded-Ssl": "on",
+            },
+            timeout=10,
+        )
+
+    assert answer.json()["next"].startswith("http://127.0.0.1:")

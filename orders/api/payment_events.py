@@ -4,7 +4,6 @@ No user calls this door, so it takes no user authentication (and so no CSRF chec
 HMAC signature over the raw body is what proves the sender (core/signing.py).
 """
 
-import json
 from decimal import Decimal
 
 from django.conf import settings
@@ -15,6 +14,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import DomainError
+from core.fields import IdField
+from core.parsers import json_loads
 from core.signing import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -29,8 +30,8 @@ from ..models import OrderStatus, PaymentStatus
 
 
 class PaymentEventSerializer(serializers.Serializer):
-    payment_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
-    order_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    payment_id = IdField()
+    order_id = IdField()
     status = serializers.ChoiceField(choices=[PaymentStatus.PAID], help_text="Only `paid` is notified.")
     amount = serializers.DecimalField(max_digits=12, decimal_places=2)
     currency = serializers.CharField(max_length=3)
@@ -78,7 +79,7 @@ class PaymentEventView(APIView):
             body=body,
         )
         try:
-            data = json.loads(body, parse_float=Decimal)
+            data = json_loads(body, parse_float=Decimal)
         except ValueError:
             raise DomainError("The body is not JSON.") from None
         event = PaymentEventSerializer(data=data)

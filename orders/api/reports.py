@@ -2,6 +2,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import serializers
 from rest_framework.views import APIView
 
+from core.fields import WholeNumberField
 from core.http import cached_json_response
 from users.permissions import IsStaff
 
@@ -9,7 +10,7 @@ from .. import selectors
 
 
 class SalesReportQuerySerializer(serializers.Serializer):
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
+    limit = WholeNumberField(min_value=1, max_value=100, default=10)
     since = serializers.DateTimeField(required=False, default=None, help_text="ISO 8601, inclusive.")
     until = serializers.DateTimeField(required=False, default=None, help_text="ISO 8601, exclusive.")
 

@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.fields import IdField, IdRelatedField, WholeNumberField
 from stocks.models import MAX_UNITS
 from users.models import User
 
@@ -27,15 +28,15 @@ class OrderLinesSerializer(serializers.ListSerializer):
 
 
 class OrderLineInputSerializer(serializers.Serializer):
-    article = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="Article id.")
-    quantity = serializers.IntegerField(min_value=1, max_value=MAX_UNITS)
+    article = IdField(help_text="Article id.")
+    quantity = WholeNumberField(min_value=1, max_value=MAX_UNITS)
 
     class Meta:
         list_serializer_class = OrderLinesSerializer
 
 
 class OrderCreateSerializer(serializers.Serializer):
-    customer = serializers.PrimaryKeyRelatedField(
+    customer = IdRelatedField(
         queryset=User.objects.all(),
         help_text="Id of an active customer.",
     )

@@ -276,6 +276,40 @@ def test_bad_order_input_is_a_400_with_field_errors_and_writes_nothing(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("customer_id", ["fraction", "float", "padded", "bool", "exponent"])
+def test_a_customer_id_that_is_not_a_whole_number_is_refused_not_rounded(
+    api_client, clerk, customer, tea, customer_id
+):
+    given = {
+        "fraction": customer.pk + 0.9,
+        "float": float(customer.pk),
+        "padded": f"{customer.pk} ",
+        "bool": True,
+        "exponent": f"{customer.pk}e0",
+    }[customer_id]
+    before = snapshot()
+    payload = {"customer": given, "lines": [{"article": tea.pk, "quantity": 1}]}
+
+    body = assert_error(api_client(clerk).post(ORDERS_URL, payload, format="json"), 400, "invalid")
+
+    assert "customer" in body["fields"]
+    assert snapshot() == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [({"article": 1.5}, "article"), ({"quantity": 2.0}, "quantity"), ({"quantity": " 2"}, "quantity")],
+)
+def test_a_line_that_is_not_in_whole_numbers_is_refused(api_client, clerk, customer, tea, line, field):
+    payload = {"customer": customer.pk, "lines": [{"article": tea.pk, "quantity": 1, **line}]}
+
+    body = assert_error(api_client(clerk).post(ORDERS_URL, payload, format="json"), 400, "invalid")
+
+    assert list(body["fields"]["lines"][0]) == [field]
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("second_line", "field"),
     [({"quantity": 0}, "quantity"), ({"quantity": "x"}, "quantity"), ({"article": 987654}, "article")],

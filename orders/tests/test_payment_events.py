@@ -227,3 +227,13 @@ def test_the_signature_is_hmac_sha256_over_the_timestamp_a_dot_and_the_raw_body(
 def test_the_amount_is_compared_as_money_not_as_text(order):
     assert post_event(order.pk, event(order, amount="12.6")).status_code == 200
     assert state(order)[0] == OrderStatus.PAID
+
+
+@pytest.mark.django_db
+def test_a_signed_event_of_json_nested_too_deeply_is_a_400_and_changes_nothing(order):
+    before = state(order)
+
+    response = post_event(order.pk, b"[" * 5_000 + b"]" * 5_000)
+
+    assert response.status_code == 400 and response.json()["code"] == "invalid"
+    assert state(order) == before

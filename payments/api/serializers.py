@@ -1,12 +1,14 @@
 from django.conf import settings
 from rest_framework import serializers
 
+from core.fields import IdField
+
 from ..models import Payment, PaymentStatus
 
 
 class PaymentCreateSerializer(serializers.Serializer):
-    order_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
-    customer_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    order_id = IdField()
+    customer_id = IdField()
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, help_text='A string, e.g. "12.34".')
     currency = serializers.RegexField(
         r"^[A-Z]{3}$",
@@ -17,7 +19,7 @@ class PaymentCreateSerializer(serializers.Serializer):
 
 
 class PaymentListQuerySerializer(serializers.Serializer):
-    order_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    order_id = IdField()
 
 
 class PaymentProcessSerializer(serializers.Serializer):

@@ -202,6 +202,20 @@ def test_a_declined_card_is_402_and_the_payment_may_be_paid_again(new_payment):
     assert APIClient().post(pay_url(payment), GOOD_CARD, format="json").status_code == 200
 
 
+def test_json_nested_too_deeply_is_a_parse_error_and_pays_nothing(new_payment, service_client, caplog):
+    payment = new_payment()
+    nested = "[" * 5_000 + "]" * 5_000
+
+    paying = APIClient().post(pay_url(payment), nested, content_type="application/json")
+    creating = service_client.post("/api/v1/payments/", nested, content_type="application/json")
+
+    assert_error(paying, 400, "parse_error")
+    assert_error(creating, 400, "parse_error")
+    payment.refresh_from_db()
+    assert payment.status == "pending"
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]
+
+
 def test_bad_card_fields_are_400_per_field(new_payment):
     payment = new_payment()
     card = {"card_number": "4242 4242 4242 4241", "cvc": "1", "expiry": "13/30"}

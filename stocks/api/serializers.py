@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from core.fields import WholeNumberField
+
 from ..models import MAX_UNITS, MovementKind, Stock, StockMovement
 
 
@@ -8,24 +10,22 @@ class StockSerializer(serializers.ModelSerializer):
     sku = serializers.CharField(source="article.sku", read_only=True)
     name = serializers.CharField(source="article.name", read_only=True)
     is_low = serializers.BooleanField(read_only=True)
+    min_quantity = WholeNumberField(min_value=0, max_value=MAX_UNITS, required=False)
+    max_quantity = WholeNumberField(min_value=0, max_value=MAX_UNITS, required=False, allow_null=True)
 
     class Meta:
         model = Stock
         fields = ["article_id", "sku", "name", "quantity", "min_quantity", "max_quantity", "is_low"]
         read_only_fields = ["quantity"]
-        extra_kwargs = {
-            "min_quantity": {"min_value": 0, "max_value": MAX_UNITS},
-            "max_quantity": {"min_value": 0, "max_value": MAX_UNITS},
-        }
 
 
 class RestockSerializer(serializers.Serializer):
-    quantity = serializers.IntegerField(min_value=1, max_value=MAX_UNITS)
+    quantity = WholeNumberField(min_value=1, max_value=MAX_UNITS)
     reference = serializers.CharField(max_length=200, help_text="Delivery note or supplier reference.")
 
 
 class AdjustSerializer(serializers.Serializer):
-    quantity = serializers.IntegerField(
+    quantity = WholeNumberField(
         min_value=0, max_value=MAX_UNITS, help_text="The counted quantity (absolute)."
     )
     reason = serializers.CharField(max_length=200)
