@@ -1,5 +1,6 @@
 from django.db.models import Q, QuerySet
 
+from core.text import clean_text
 from stocks.models import LOW_STOCK, Stock
 
 from .models import Article
@@ -12,6 +13,7 @@ def article_list(
     articles at or below their reorder point."""
     articles = Article.objects.select_related("stock").order_by("id")
     if search:
+        clean_text(search, field="search")
         articles = articles.filter(Q(name__icontains=search) | Q(sku__icontains=search))
     if is_active is not None:
         articles = articles.filter(is_active=is_active)
@@ -32,4 +34,6 @@ def article_skus(*, ids) -> dict[int, str]:
 
 def article_ids_by_sku(*, skus) -> dict[str, int]:
     """`{sku: id}` for those of `skus` that exist, in one query."""
+    for sku in skus:
+        clean_text(sku, field="sku")
     return dict(Article.objects.filter(sku__in=list(skus)).values_list("sku", "pk"))

@@ -181,9 +181,7 @@ class Query(graphene.ObjectType):
 
     @allow(STOCK_READERS)
     def resolve_stock_movements(root, info, sku=None, first=None, after=None):
-        movements = selectors.movement_list(actor=info.context.user)
-        if sku is not None:
-            movements = movements.filter(article__sku=sku)
+        movements = selectors.movement_list(actor=info.context.user, sku=sku)
         return paginate(StockMovementConnection, movements, first=first, after=after, newest_first=True)
 
 

@@ -22,6 +22,7 @@ from django.utils import timezone
 from articles.models import Article
 from core.cache import STOCK, CachedJSON, cached_json
 from core.errors import NotFound
+from core.text import clean_text
 from users.models import Role
 
 from .models import MovementKind, Stock, StockMovement
@@ -40,7 +41,7 @@ def stock_get(*, article_id: int) -> Stock:
 
 
 def stock_get_by_sku(*, sku: str) -> Stock:
-    return stock_list().get(article__sku=sku)
+    return stock_list().get(article__sku=clean_text(sku, field="sku"))
 
 
 def _stock_level(article_id: int) -> dict:
@@ -77,6 +78,7 @@ def _report_rows(*, search: str = "", is_low: bool | None = None, is_active: boo
         is_low=ExpressionWrapper(Q(quantity__lte=F("min_quantity")), output_field=BooleanField()),
     )
     if search:
+        clean_text(search, field="search")
         rows = rows.filter(Q(name__icontains=search) | Q(sku__icontains=search))
     if is_low is not None:
         rows = rows.filter(is_low=is_low)
@@ -150,9 +152,12 @@ def stock_low_list() -> list[dict]:
     return low
 
 
-def movement_list(*, actor=None) -> QuerySet[StockMovement]:
-    """The ledger, newest first. Suppliers see deliveries only: orders are none of their business."""
+def movement_list(*, actor=None, sku: str | None = None) -> QuerySet[StockMovement]:
+    """The ledger (of one article, by its SKU), newest first. Suppliers see deliveries only: orders
+    are none of their business."""
     movements = StockMovement.objects.select_related("article", "user").order_by("-id")
+    if sku is not None:
+        movements = movements.filter(article__sku=clean_text(sku, field="sku"))
     if actor is not None and actor.role == Role.SUPPLIER:
         movements = movements.filter(kind=MovementKind.RESTOCK)
     return movements

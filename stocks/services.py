@@ -15,6 +15,7 @@ from articles.selectors import article_skus
 from core.cache import STOCK, invalidate
 from core.db import atomic_with_retry
 from core.errors import NotFound
+from core.text import clean_text
 
 from .errors import InsufficientStock, InvalidQuantity, InvalidStockLimits, StockLimitExceeded
 from .models import MAX_UNITS, MovementKind, Stock, StockMovement
@@ -87,6 +88,7 @@ def _save(stocks: Mapping[int, Stock], movements: Sequence[StockMovement]) -> No
 def _apply(
     stocks: Mapping[int, Stock], deltas: Mapping[int, int], *, kind: str, reference: str, user
 ) -> None:
+    clean_text(reference, field="reference")
     _save(stocks, _book(stocks, deltas, kind=kind, reference=reference, user=user))
 
 

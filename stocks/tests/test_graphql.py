@@ -475,3 +475,44 @@ def test_a_customer_may_book_no_delivery(customer, shelf):
     )
     assert error_codes(body.json()) == ["permission_denied"]
     assert quantities() == before
+
+
+# --- text no field may hold ------------------------------------------------------------------------
+
+LONE_SURROGATE = "\ud800"
+READS_WITH_TEXT = {
+    "articles(search:)": "query($t: String) { articles(search: $t) { totalCount } }",
+    "stock(sku:)": "query($t: String) { stock(sku: $t) { quantity } }",
+    "stockReport(search:)": "query($t: String) { stockReport(search: $t) { totals { articles } } }",
+    "stockMovements(sku:)": "query($t: String) { stockMovements(sku: $t) { totalCount } }",
+}
+RESTOCK = (
+    "mutation($sku: String!, $reference: String!) { restock(sku: $sku, quantity: 1, reference: $reference) "
+    "{ stock { quantity } errors { code field } } }"
+)
+
+
+@pytest.mark.parametrize("read", READS_WITH_TEXT)
+def test_a_lone_surrogate_in_a_read_is_invalid_input_as_in_rest(manager, shelf, read, caplog):
+    response = GraphQLClient(manager).post(READS_WITH_TEXT[read], {"t": f"TEA{LONE_SURROGATE}"})
+
+    assert error_codes(response.json()) == ["invalid"]
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]
+
+
+@pytest.mark.parametrize(
+    ("sku", "reference"),
+    [("TEA-1", "DN\x00-1"), ("TEA-1", f"DN-{LONE_SURROGATE}"), (f"TEA{LONE_SURROGATE}", "DN-1")],
+    ids=["NUL in the reference", "surrogate in the reference", "surrogate in the SKU"],
+)
+def test_a_delivery_with_text_no_field_may_hold_books_nothing(supplier, shelf, sku, reference, caplog):
+    before = list(StockMovement.objects.values_list("pk", flat=True))
+
+    response = GraphQLClient(supplier).post(RESTOCK, {"sku": sku, "reference": reference})
+
+    body = response.json()
+    refused = body.get("data", {}) and body["data"]["restock"]
+    codes = error_codes(body) if "errors" in body else [error["code"] for error in refused["errors"]]
+    assert codes == ["invalid"]
+    assert list(StockMovement.objects.values_list("pk", flat=True)) == before
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]
