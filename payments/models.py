@@ -4,6 +4,8 @@ import secrets
 from django.db import models
 from django.db.models import F, Q
 
+from core.db import ExactCharField
+
 
 class PaymentStatus(models.TextChoices):
     PENDING = "pending", "Pending"
@@ -33,7 +35,7 @@ class Payment(models.Model):
     secret = models.CharField(max_length=64, unique=True, default=new_secret, editable=False)
     card_brand = models.CharField(max_length=16, blank=True)
     card_last4 = models.CharField(max_length=4, blank=True)
-    idempotency_key = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    idempotency_key = ExactCharField(max_length=255, null=True, blank=True, unique=True)
     request_fingerprint = models.CharField(
         max_length=64, blank=True, help_text="SHA-256 of the canonical create request."
     )

@@ -84,6 +84,20 @@ def test_the_same_key_with_another_body_is_refused(api_client, clerk, payload, t
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(("first", "second"), [("Key-x", "KEY-X"), ("acc-e", "acc-\u00e9"), ("k ", "k")])
+def test_keys_that_differ_in_any_byte_are_different_keys(api_client, clerk, payload, tea, first, second):
+    """MariaDB's utf8mb4 collations would call them equal: the second order would replay the first."""
+    client = api_client(clerk)
+
+    answers = [post(client, payload, key) for key in (first, second)]
+
+    assert [answer.status_code for answer in answers] == [201, 201]
+    assert answers[0].json()["id"] != answers[1].json()["id"]
+    assert "Idempotent-Replayed" not in answers[1]
+    assert quantity_of(tea) == 10 - 2 * 2
+
+
+@pytest.mark.django_db
 def test_the_same_key_from_another_user_is_independent(api_client, manager, clerk, payload, tea):
     by_clerk = post(api_client(clerk), payload, "shared-key")
     by_manager = post(api_client(manager), payload, "shared-key")

@@ -108,6 +108,16 @@ def test_repeating_a_create_with_its_key_replays_it(service_client):
     assert Payment.objects.count() == 1
 
 
+def test_keys_that_differ_in_case_or_accent_are_different_keys(service_client):
+    """MariaDB's utf8mb4 collations would call them equal: the second order would get the first's payment."""
+    first = create(service_client, {**BODY, "order_id": 31}, key="Key-x")
+    second = create(service_client, {**BODY, "order_id": 32}, key="KEY-X")
+    third = create(service_client, {**BODY, "order_id": 33}, key="K\u00e9y-x")
+
+    assert [answer.status_code for answer in (first, second, third)] == [201, 201, 201]
+    assert Payment.objects.count() == 3
+
+
 def test_the_same_key_with_another_body_is_422(service_client):
     create(service_client)
     assert_error(create(service_client, {**BODY, "amount": "99.00"}), 422, "idempotency_key_reused")
