@@ -212,6 +212,8 @@ class Stack:
             "HOME": os.environ.get("HOME", "/"),
             "LANG": "C.UTF-8",
             "DEBUG": "0",
+            # Plain HTTP on loopback: browsers take it as secure, but not every client does.
+            "SECURE_COOKIES": "0",
             "LOG_LEVEL": self.log_level,
             # The replicas share this machine's cores: a worker per core and replica, at least one.
             "GUNICORN_WORKERS": str(max(1, cpus // len(self.ports.replicas))),

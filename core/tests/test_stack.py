@@ -20,6 +20,7 @@ STACK_ONLY_VARIABLES = {
     "LANG": "a container's image sets it",
     "DEBUG": "off by default: the stack says so, whatever the caller's environment has",
     "GUNICORN_WORKERS": "a container defaults to its CPUs; the stack's replicas share this machine's",
+    "SECURE_COOKIES": "the stack is plain HTTP on loopback; the containers are behind TLS",
 }
 
 

@@ -7,6 +7,7 @@ deployed. It shares the store's test secrets and notifies `store_url`.
 """
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -147,7 +148,7 @@ def payments_database(*, store_url: str, port: int | None = None) -> Iterator[Pa
         "DJANGO_SETTINGS_MODULE": SETTINGS_MODULE,
         "PAYMENTS_DATABASE_URL": database_url,
         "DEBUG": "0",
-        "SECRET_KEY": "payments-live-test-secret-key",
+        "SECRET_KEY": secrets.token_urlsafe(50),
         "PAYMENTS_SERVICE_TOKEN": settings.PAYMENTS_SERVICE_TOKEN,
         "PAYMENTS_WEBHOOK_SECRET": settings.PAYMENTS_WEBHOOK_SECRET,
         "PAYMENTS_PUBLIC_URL": f"{url}/api/v1",

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 from django.apps import apps
+from django.conf import settings as django_settings
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -64,7 +65,7 @@ def test_the_store_endpoints_need_the_service_token(method, path):
 
     client.credentials(HTTP_AUTHORIZATION="Bearer not-the-token")
     assert_error(getattr(client, method)(path, {}, format="json"), 401, "authentication_failed")
-    client.credentials(HTTP_AUTHORIZATION="Token test-only-payments-token")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {django_settings.PAYMENTS_SERVICE_TOKEN}")  # not Bearer
     assert_error(getattr(client, method)(path, {}, format="json"), 401, "not_authenticated")
     assert not Payment.objects.exists()
 

@@ -486,7 +486,7 @@ READS_WITH_TEXT = {
     "stockReport(search:)": "query($t: String) { stockReport(search: $t) { totals { articles } } }",
     "stockMovements(sku:)": "query($t: String) { stockMovements(sku: $t) { totalCount } }",
 }
-RESTOCK = (
+RESTOCK_WITH_TEXT = (
     "mutation($sku: String!, $reference: String!) { restock(sku: $sku, quantity: 1, reference: $reference) "
     "{ stock { quantity } errors { code field } } }"
 )
@@ -508,7 +508,7 @@ def test_a_lone_surrogate_in_a_read_is_invalid_input_as_in_rest(manager, shelf, 
 def test_a_delivery_with_text_no_field_may_hold_books_nothing(supplier, shelf, sku, reference, caplog):
     before = list(StockMovement.objects.values_list("pk", flat=True))
 
-    response = GraphQLClient(supplier).post(RESTOCK, {"sku": sku, "reference": reference})
+    response = GraphQLClient(supplier).post(RESTOCK_WITH_TEXT, {"sku": sku, "reference": reference})
 
     body = response.json()
     refused = body.get("data", {}) and body["data"]["restock"]

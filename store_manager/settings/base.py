@@ -7,6 +7,7 @@ embedded setup (a SQLite file, an in-process cache) so a newcomer runs the store
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 
 from core.logging import log_format, logging_config
 from core.rates import parse_rate
@@ -17,13 +18,36 @@ VAR_DIR = BASE_DIR / "var"
 env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise environ.ImproperlyConfigured(
-            "SECRET_KEY is required when DEBUG is off (set DEBUG=1 for local development)."
-        )
-    SECRET_KEY = "insecure-development-key-never-used-in-production"
+
+# What a secret of production must be: long, varied, and not a value from a template or a README.
+# SECRET_KEY by Django's own measure (its deployment check wants 50 characters), the others 32.
+SECRET_KEY_MIN_LENGTH = 50
+SECRET_MIN_LENGTH = 32
+SECRET_MIN_DISTINCT_CHARACTERS = 10
+PLACEHOLDERS = ("replace-me", "change-me", "changeme", "insecure", "example", "test-only")
+
+
+def checked_secret(name: str, value: str, *, min_length: int = SECRET_MIN_LENGTH) -> str:
+    """`value`, unless DEBUG is off and it is missing, short, repetitive or a placeholder: then the
+    service stops at start, naming the variable."""
+    if DEBUG:
+        return value
+    if not value:
+        problem = "is required when DEBUG is off (set DEBUG=1 for local development)"
+    elif any(placeholder in value.lower() for placeholder in PLACEHOLDERS):
+        problem = "is a placeholder"
+    elif len(value) < min_length:
+        problem = f"is shorter than {min_length} characters"
+    elif len(set(value)) < SECRET_MIN_DISTINCT_CHARACTERS:
+        problem = f"has fewer than {SECRET_MIN_DISTINCT_CHARACTERS} distinct characters"
+    else:
+        return value
+    raise environ.ImproperlyConfigured(f"{name} {problem}: make one with `openssl rand -hex 32`.")
+
+
+SECRET_KEY = checked_secret(
+    "SECRET_KEY", env.str("SECRET_KEY", default=""), min_length=SECRET_KEY_MIN_LENGTH
+) or ("insecure-development-key-never-used-in-production")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
@@ -40,6 +64,37 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Transport (docs/architecture.md, 8.17). TLS ends in front of the gateway, at whatever terminates
+# it, which redirects plain HTTP to HTTPS and tells the gateway (X-Forwarded-Proto, forwarded by the
+# gateway then) so that the services see requests as secure: they redirect nothing themselves.
+# Cookies are for HTTPS only, and browsers are told to keep to HTTPS (sent on secure requests only).
+# SECURE_COOKIES=0 is for a deployment on plain HTTP on this machine's loopback (`make stack`),
+# which browsers treat as secure but other clients do not.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+# What a page may load: nothing but the service's own scripts (no inline script: the admin, the
+# report page, Swagger UI and GraphiQL load theirs from /static/), styles and images, and no framing.
+# Inline styles stay allowed: the admin's templates and GraphiQL use them, and they run no code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+SILENCED_SYSTEM_CHECKS = [
+    "security.W008",  # SECURE_SSL_REDIRECT: the TLS terminator in front of the gateway redirects
+    "security.W021",  # SECURE_HSTS_PRELOAD: a commitment for the domain's owner, not the code's
+]
+
 MIDDLEWARE = [
     "core.proxies.TrustedProxyMiddleware",
     # Then the request id (core/request_id.py) for every later log line, and the request metrics.
@@ -47,6 +102,7 @@ MIDDLEWARE = [
     "core.metrics.MetricsEndpointMiddleware",
     "core.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -109,15 +165,8 @@ _DEVELOPMENT_SHARED_SECRETS = {
 
 
 def shared_secret(name: str) -> str:
-    """A secret both services hold; like SECRET_KEY, required unless DEBUG is on."""
-    value = env.str(name, default="")
-    if value:
-        return value
-    if not DEBUG:
-        raise environ.ImproperlyConfigured(
-            f"{name} is required when DEBUG is off (set DEBUG=1 for local development)."
-        )
-    return _DEVELOPMENT_SHARED_SECRETS[name]
+    """A secret both services hold; like SECRET_KEY, checked unless DEBUG is on."""
+    return checked_secret(name, env.str(name, default="")) or _DEVELOPMENT_SHARED_SECRETS[name]
 
 
 def cache_from_env() -> dict:

@@ -6,10 +6,10 @@ Run them on their own (`pytest --ds=store_manager.settings.payments_test payment
 
 import os
 
-os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
+os.environ.setdefault("SECRET_KEY", "suite-secret-key-0f3b9c2e7a1d4f6b8e5c0a9d2b7f4e1c5a8d3e6b9f2c")
 os.environ.setdefault("PAYMENTS_DATABASE_URL", "mysql://root@127.0.0.1:3306/payments")
-os.environ.setdefault("PAYMENTS_SERVICE_TOKEN", "test-only-payments-token")
-os.environ.setdefault("PAYMENTS_WEBHOOK_SECRET", "test-only-webhook-secret")
+os.environ.setdefault("PAYMENTS_SERVICE_TOKEN", "suite-payments-token-6d1e8a3f0b9c2d7e4a5f")
+os.environ.setdefault("PAYMENTS_WEBHOOK_SECRET", "suite-webhook-secret-9a4c7e2b5d8f1a3c6e0b")
 
 from django.core.exceptions import ImproperlyConfigured
 
