@@ -66,7 +66,8 @@ def _best_sellers(*, limit: int, since: datetime | None, until: datetime | None)
 
 
 def _top_customers(*, limit: int, since: datetime | None, until: datetime | None) -> dict:
-    orders = _in_period(Order.objects.filter(status=OrderStatus.PAID), "", since, until)
+    paid = Order.objects.filter(status=OrderStatus.PAID).exclude(payment_status=PaymentStatus.REFUNDED)
+    orders = _in_period(paid, "", since, until)
     rows = list(
         orders.values("customer_id")
         .annotate(
@@ -107,12 +108,14 @@ def order_top_customers(
 def order_ids_to_sync(*, limit: int, max_age_days: int | None = None) -> list[int]:
     """The orders whose payment the store may be wrong about, newest first, at most `limit`.
 
-    Pending orders (their payment may be missing, or paid with the notification lost) and cancelled
-    orders whose payment was made meanwhile (owed a refund). Newest first: a lost notification is
-    most likely recent, and an order pending for weeks most likely abandoned.
+    Pending orders (their payment may be missing, or paid with the notification lost), cancelled
+    orders whose payment was made meanwhile (owed a refund), and paid ones (their payment may have
+    been refunded at payments, the notification lost). Newest first: a lost notification is most
+    likely recent, and an order pending for weeks most likely abandoned.
     """
     orders = Order.objects.filter(
-        Q(status=OrderStatus.PENDING) | Q(status=OrderStatus.CANCELLED, payment_status=PaymentStatus.PAID)
+        Q(status=OrderStatus.PENDING)
+        | Q(status__in=[OrderStatus.CANCELLED, OrderStatus.PAID], payment_status=PaymentStatus.PAID)
     )
     if max_age_days:
         orders = orders.filter(created_at__gte=timezone.now() - timedelta(days=max_age_days))

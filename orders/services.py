@@ -306,6 +306,21 @@ def order_mark_paid(*, order_id: int, payment_id: int, amount: Decimal, currency
     return order_get(order_id=order_id)
 
 
+@atomic_with_retry
+def order_mark_refunded(*, order_id: int, payment_id: int) -> Order:
+    """Record that the order's payment was refunded, wherever the refund was made (a cancel here, or
+    customer service at the payments service): the order keeps its status (its goods may have left)
+    and shows its payment refunded; its money leaves the sales reports. A repeat changes nothing."""
+    order = _lock_order(order_id)
+    if order.payment_id != payment_id:
+        raise PaymentMismatch(f"Order {order_id} is linked to payment {order.payment_id}, not {payment_id}.")
+    if order.payment_status != PaymentStatus.REFUNDED:
+        order.payment_status = PaymentStatus.REFUNDED
+        order.save(update_fields=["payment_status", "updated_at"])
+        invalidate(SALES)
+    return order_get(order_id=order_id)
+
+
 def _order_cancel_paid(*, order_id: int, user) -> Order:
     """Refund, then cancel; see the ADR 0005 for the one case where the cancel fails after the refund.
 
@@ -355,10 +370,19 @@ def order_sync_payment(*, order_id: int) -> str:
 
     `paid` (payments had it paid: the notification was lost), `linked` (payments had a payment the
     store did not know of), `requested` (there was none), `updated` (its status changed, e.g. a
-    declined card), `refunded` (a payment made for a cancelled order was refunded) or `unchanged`.
+    declined card), `refunded` (a payment made for a cancelled order was refunded, or a paid order's
+    payment was refunded at payments and the notification lost) or `unchanged`.
     Idempotent; raises PaymentServiceUnavailable.
     """
     order = order_get(order_id=order_id)
+    if order.status == OrderStatus.PAID:
+        if order.payment_id is None:
+            return "unchanged"
+        payment = payments_client.client().get_payment(order.payment_id)
+        if payment.status != PaymentStatus.REFUNDED or order.payment_status == PaymentStatus.REFUNDED:
+            return "unchanged"
+        order_mark_refunded(order_id=order_id, payment_id=order.payment_id)
+        return "refunded"
     if order.status == OrderStatus.CANCELLED:
         if order.payment_status != PaymentStatus.PAID:
             return "unchanged"

@@ -177,6 +177,7 @@ def payment_refund(*, payment_id: int) -> Payment:
         raise NotRefundable(details={"payment": payment.pk, "status": payment.status})
     payment.status, payment.live_order_id = PaymentStatus.REFUNDED, None
     payment.save(update_fields=["status", "live_order_id", "updated_at"])
-    _record_event(payment)
+    # The store hears of every refund, the ones it asked for and the ones made here directly.
+    notification_enqueue(payment=payment, event=_record_event(payment))
     logger.info("payment %s refunded", payment.pk)
     return payment

@@ -32,7 +32,9 @@ from ..models import OrderStatus, PaymentStatus
 class PaymentEventSerializer(serializers.Serializer):
     payment_id = IdField()
     order_id = IdField()
-    status = serializers.ChoiceField(choices=[PaymentStatus.PAID], help_text="Only `paid` is notified.")
+    status = serializers.ChoiceField(
+        choices=[PaymentStatus.PAID, PaymentStatus.REFUNDED], help_text="`paid`, then `refunded` if it is."
+    )
     amount = serializers.DecimalField(max_digits=12, decimal_places=2)
     currency = serializers.CharField(max_length=3)
     occurred_at = serializers.DateTimeField()
@@ -45,7 +47,8 @@ class PaymentEventAnswerSerializer(serializers.Serializer):
 
 
 class PaymentEventView(APIView):
-    """Mark the order paid, exactly once: a repeated notification answers 200 and changes nothing."""
+    """Record a payment's news on its order, exactly once: paid (the order becomes paid) or refunded
+    (wherever the refund was made); a repeated notification answers 200 and changes nothing."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -86,12 +89,16 @@ class PaymentEventView(APIView):
         event.is_valid(raise_exception=True)
         if event.validated_data["order_id"] != order_id:
             raise DomainError("The event is about another order.", field="order_id")
-        order = services.order_mark_paid(
-            order_id=order_id,
-            payment_id=event.validated_data["payment_id"],
-            amount=event.validated_data["amount"],
-            currency=event.validated_data["currency"],
-        )
+        news = event.validated_data
+        if news["status"] == PaymentStatus.REFUNDED:
+            order = services.order_mark_refunded(order_id=order_id, payment_id=news["payment_id"])
+        else:
+            order = services.order_mark_paid(
+                order_id=order_id,
+                payment_id=news["payment_id"],
+                amount=news["amount"],
+                currency=news["currency"],
+            )
         return Response(
             {"order_id": order.pk, "status": order.status, "payment_status": order.payment_status}
         )

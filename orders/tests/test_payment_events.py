@@ -175,7 +175,7 @@ def test_the_first_payment_the_store_hears_of_is_linked_to_an_order_without_one(
 
 @pytest.mark.parametrize(
     ("changes", "field"),
-    [({"order_id": 1}, "order_id"), ({"status": "refunded"}, "status"), ({"amount": "twelve"}, "amount")],
+    [({"order_id": 1}, "order_id"), ({"status": "failed"}, "status"), ({"amount": "twelve"}, "amount")],
 )
 @pytest.mark.django_db
 def test_a_signed_but_malformed_notification_is_bad_input(order, changes, field):
@@ -236,4 +236,36 @@ def test_a_signed_event_of_json_nested_too_deeply_is_a_400_and_changes_nothing(o
     response = post_event(order.pk, b"[" * 5_000 + b"]" * 5_000)
 
     assert response.status_code == 400 and response.json()["code"] == "invalid"
+    assert state(order) == before
+
+
+@pytest.mark.django_db
+def test_a_refund_notified_after_the_payment_shows_on_the_order_which_stays_paid(
+    order, api_client, manager, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_event(order.pk, event(order)).status_code == 200
+    spent_before = api_client(manager).get("/api/v1/reports/top-customers/").json()["results"]
+
+    with django_capture_on_commit_callbacks(execute=True):  # the sales reports follow once it commits
+        answer = post_event(order.pk, event(order, status="refunded"))
+        again = post_event(order.pk, event(order, status="refunded"))
+
+    assert answer.status_code == 200 and answer.json()["payment_status"] == "refunded"
+    assert again.status_code == 200 and state(order)[:3] == (
+        OrderStatus.PAID,
+        PAYMENT_ID,
+        PaymentStatus.REFUNDED,
+    )
+    assert spent_before and api_client(manager).get("/api/v1/reports/top-customers/").json()["results"] == []
+
+
+@pytest.mark.django_db
+def test_a_refund_of_another_payment_than_the_orders_is_a_conflict(order):
+    post_event(order.pk, event(order))
+    before = state(order)
+
+    answer = post_event(order.pk, event(order, status="refunded", payment_id=PAYMENT_ID + 1))
+
+    assert answer.status_code == 409
     assert state(order) == before

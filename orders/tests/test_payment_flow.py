@@ -13,6 +13,7 @@ from io import StringIO
 
 import pytest
 import requests
+from django.conf import settings as django_settings
 from django.core.management import CommandError, call_command
 from prometheus_client import REGISTRY
 from rest_framework.authtoken.models import Token
@@ -406,3 +407,48 @@ def test_a_replayed_create_answers_the_first_order_with_its_payment_as_it_is_now
     }
     assert Order.objects.count() == 1
     assert len(payments.get(f"/api/v1/payments/?order_id={first['id']}")) == 1
+
+
+# --- a refund made at payments ---------------------------------------------------------------------
+
+
+def refund_at_payments(payments, payment_id: int) -> None:
+    """What customer service does at the payments service, the store not asked."""
+    response = requests.post(
+        f"{payments.api_root}/payments/{payment_id}/refund/",
+        headers={"Authorization": f"Bearer {django_settings.PAYMENTS_SERVICE_TOKEN}"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+
+
+def wait_for_payment_status(store, order_id: int, status: str, timeout: float = 10) -> dict:
+    deadline = time.monotonic() + timeout
+    while (order := store.order(order_id))["payment"]["status"] != status and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return order
+
+
+def test_a_refund_made_at_payments_is_notified_and_the_order_shows_it(store, payments, new_order):
+    order = paid_order(store, new_order)
+
+    refund_at_payments(payments, order["payment"]["id"])
+
+    refunded = wait_for_payment_status(store, order["id"], "refunded")
+    assert (refunded["status"], refunded["payment"]["status"]) == ("paid", "refunded")
+
+
+def test_a_refund_at_payments_whose_notification_was_lost_is_caught_by_sync_payments(
+    store, payments, new_order, settings
+):
+    order = paid_order(store, new_order)
+    settings.PAYMENTS_WEBHOOK_SECRET = "a-secret-payments-does-not-sign-with"  # its notifications refused
+
+    refund_at_payments(payments, order["payment"]["id"])
+    time.sleep(0.5)  # the notification's first attempt, refused
+    assert store.order(order["id"])["payment"]["status"] == "paid"
+    summary = sync_payments()
+
+    assert "1 refunded" in summary
+    assert store.order(order["id"])["payment"]["status"] == "refunded"
+    assert "Checked 0 order(s)" in sync_payments()  # nothing left to reconcile

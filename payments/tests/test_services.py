@@ -203,6 +203,26 @@ def test_refunding_twice_changes_nothing_the_second_time(new_payment):
     second = services.payment_refund(payment_id=payment.pk)
     assert (second.status, second.updated_at) == ("refunded", first.updated_at)
     assert statuses(payment) == ["pending", "paid", "refunded"]
+    assert [n.payload["status"] for n in Notification.objects.filter(payment=payment).order_by("pk")] == [
+        "paid",
+        "refunded",
+    ]
+
+
+def test_a_refund_is_notified_to_the_store_as_a_payment_is(new_payment):
+    payment = pay(new_payment(order_id=91))
+
+    services.payment_refund(payment_id=payment.pk)
+
+    refund = Notification.objects.filter(payment=payment).order_by("pk").last()
+    assert refund.payload == {
+        "payment_id": payment.pk,
+        "order_id": 91,
+        "status": "refunded",
+        "amount": str(payment.amount),
+        "currency": payment.currency,
+        "occurred_at": refund.payload["occurred_at"],
+    }
 
 
 def test_only_a_paid_payment_can_be_refunded(new_payment):
