@@ -16,13 +16,14 @@ from users.tests.factories import UserFactory
 
 @pytest.fixture(autouse=True)
 def fresh_cache(monkeypatch):
-    """Each test starts with an empty Redis and a cache known to work.
+    """Each test starts with an empty Redis, a cache known to work and no bumps read from the database.
 
     Needed because a test's rows are rolled back without committing, so the versions it cached
     reads under were never bumped.
     """
     cache.clear()
     monkeypatch.setattr(core_cache, "state", core_cache._CacheState())
+    monkeypatch.setattr(core_cache, "database_bumps", core_cache._DatabaseBumps())
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -22,13 +22,18 @@ The same round trip can carry the increment of a counter (core.throttling's requ
 in all.
 
 Redis down or slow: reads are computed from the database (the cache is skipped for a short while
-instead of being waited on at every request), versions that could not be bumped are bumped as
-soon as Redis answers again, and `/health/ready/` reports the cache as degraded.
+instead of being waited on at every request) and `/health/ready/` reports the cache as degraded.
+A write's bumps then go to the database (core.models.CacheBump), whose counts are part of every
+version: each process reads them at most READ_CACHE_BUMPS_CHECK_SECONDS (1 s) apart, a query of
+three rows, so a write made by a replica that cannot reach Redis is hidden from the others' reads
+for that long at most, and from its own not at all, including the entries that replica finds in
+Redis once it answers again.
 """
 
 import hashlib
 import json
 import logging
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -40,11 +45,12 @@ from functools import cached_property
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django_redis.cache import RedisCache
 from redis.exceptions import RedisError
 
 from .metrics import READ_CACHE_HITS, READ_CACHE_MISSES
+from .models import CacheBump
 
 logger = logging.getLogger(__name__)
 
@@ -72,12 +78,10 @@ class CachedJSON:
 
 
 class _CacheState:
-    """Whether the cache may be used now, and the bumps owed to it, for this process."""
+    """Whether the cache may be used now, for this process."""
 
     def __init__(self):
-        self._lock = threading.Lock()
         self._skip_until = 0.0
-        self._owed: set[str] = set()
 
     def usable(self) -> bool:
         return time.monotonic() >= self._skip_until
@@ -86,21 +90,37 @@ class _CacheState:
         logger.warning("cache unavailable, reading from the database: %s", error)
         self._skip_until = time.monotonic() + RETRY_AFTER_SECONDS
 
-    def owe(self, namespaces: Iterable[str]) -> None:
-        with self._lock:
-            self._owed.update(namespaces)
-
-    def pay_owed(self, bump: Callable[[Iterable[str]], None]) -> None:
-        """Bump what is owed; other threads wait meanwhile, so none reads a version still owed."""
-        if not self._owed:
-            return
-        with self._lock:
-            if self._owed:
-                bump(self._owed)
-                self._owed.clear()
-
 
 state = _CacheState()
+
+
+class _DatabaseBumps:
+    """The bumps made in the database by processes that could not reach Redis (core.models.CacheBump),
+    as this process last read them: at most READ_CACHE_BUMPS_CHECK_SECONDS ago (None: not read), and
+    at once after a bump of its own."""
+
+    def __init__(self):
+        self._counts: dict[str, int] = {}
+        self._read_at = -math.inf
+
+    def current(self) -> dict[str, int]:
+        every = settings.READ_CACHE_BUMPS_CHECK_SECONDS
+        if every is None or time.monotonic() - self._read_at < every:
+            return self._counts
+        try:
+            self._counts = dict(CacheBump.objects.values_list("namespace", "count"))
+        except DatabaseError as error:  # no write can commit either: the counts read last still hold
+            logger.warning("cache bumps not read from the database: %s", error)
+        self._read_at = time.monotonic()
+        return self._counts
+
+    def bump(self, namespaces: Iterable[str]) -> None:
+        for namespace in namespaces:
+            CacheBump.increment(namespace)
+        self._read_at = -math.inf
+
+
+database_bumps = _DatabaseBumps()
 
 
 class _LocalCopies:
@@ -147,7 +167,7 @@ def _version_key(namespace: str) -> str:
 
 
 # The versions read by the current HTTP request (None outside requests: every read asks Redis).
-_request_versions: ContextVar[dict[str, int] | None] = ContextVar("request_versions", default=None)
+_request_versions: ContextVar[dict[str, str] | None] = ContextVar("request_versions", default=None)
 
 
 @dataclass
@@ -186,25 +206,37 @@ def _bump(namespaces: Iterable[str]) -> None:
 
 
 def invalidate(*namespaces: str) -> None:
-    """Make the next read of these namespaces recompute, once the current transaction commits."""
+    """Make the next read of these namespaces recompute, once the current transaction commits.
+
+    In Redis; where Redis does not answer, in the database, which every process reads within
+    READ_CACHE_BUMPS_CHECK_SECONDS.
+    """
 
     def bump():
         request_versions = _request_versions.get()
         if request_versions:
             request_versions.clear()
+        if state.usable():
+            try:
+                _bump(namespaces)
+                return
+            except CACHE_ERRORS as error:
+                state.failed(error)
         try:
-            state.pay_owed(_bump)
-            _bump(namespaces)
-        except CACHE_ERRORS as error:
-            state.owe(namespaces)
-            state.failed(error)
+            database_bumps.bump(namespaces)
+        except DatabaseError:
+            logger.exception(
+                "bump of %s lost: other processes may serve reads older than this write for up to "
+                "READ_CACHE_TTL_SECONDS",
+                ", ".join(namespaces),
+            )
 
     transaction.on_commit(bump)
 
 
-def _read_versions(namespaces: Iterable[str], *, prefetch: Iterable[str] = ()) -> dict[str, int]:
+def _read_versions(namespaces: Iterable[str], *, prefetch: Iterable[str] = ()) -> dict[str, str]:
     """The current versions of `namespaces` (created where missing) and of those of `prefetch` that
-    exist, in one round trip."""
+    exist, in one round trip to Redis; each with its count of bumps in the database."""
     keys = {namespace: _version_key(namespace) for namespace in (*namespaces, *prefetch)}
     found = _get_many_counting(list(keys.values()))
     versions = {namespace: found[key] for namespace, key in keys.items() if key in found}
@@ -213,7 +245,8 @@ def _read_versions(namespaces: Iterable[str], *, prefetch: Iterable[str] = ()) -
             key = keys[namespace]
             cache.add(key, time.time_ns(), timeout=None)
             versions[namespace] = cache.get(key)
-    return versions
+    bumps = database_bumps.current()
+    return {namespace: f"{version}+{bumps.get(namespace, 0)}" for namespace, version in versions.items()}
 
 
 def _pipeline(backend: RedisCache):
@@ -251,7 +284,7 @@ def _versions(namespaces: tuple[str, ...]) -> str:
         if not request_versions.keys() >= set(namespaces):
             request_versions.update(_read_versions(namespaces, prefetch=NAMESPACES))
         versions = request_versions
-    return ".".join(str(versions[namespace]) for namespace in namespaces)
+    return ".".join(versions[namespace] for namespace in namespaces)
 
 
 def encode(data) -> CachedJSON:
@@ -271,7 +304,6 @@ def cached_json(*, namespaces: tuple[str, ...], key: str, compute: Callable[[], 
         return encode(compute())
     entry_key = f"read:{key}"
     try:
-        state.pay_owed(_bump)
         versions = _versions(namespaces)
         local = local_copies.get(entry_key, versions)
         if local is not None:

@@ -12,7 +12,8 @@ spends from the same budget. A token request's counter rides on the request's fi
 Redis (`spend_along`, called by users.authentication), which reads the read caches' versions. Over
 budget, DRF answers 429 `throttled` with `Retry-After` (seconds until the window ends). Redis down:
 requests are let through rather than refused, as the read caches skip Redis for a moment
-(core.cache.state); the gateway still limits.
+(core.cache.state), and the gateway still limits; but token requests, the guard against password
+guessing, are then counted in the database (core.models.ThrottleCounter), in the same windows.
 
 The rates are read from settings.THROTTLE_RATES at each request, not bound at import as DRF's
 SimpleRateThrottle does, so that they follow the environment (THROTTLE_RATES) and test overrides.
@@ -22,6 +23,7 @@ import ipaddress
 import logging
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -29,6 +31,7 @@ from rest_framework.throttling import BaseThrottle
 
 from core import cache as read_cache
 from core import rates
+from core.models import ThrottleCounter
 from core.proxies import parse_address
 
 logger = logging.getLogger(__name__)
@@ -106,21 +109,37 @@ def spend_along(budget: Budget) -> None:
 def spend(budget: Budget) -> float | None:
     """Counts one request against `budget`: None while within it, else the seconds until it refills."""
     requests = rate_of(budget.scope)[0]
-    if not read_cache.state.usable():
-        return None
     now = clock()
     key, window, seconds = _counter(budget, now)
-    try:
-        count = read_cache.counted(key)
-        if count is None:
-            count = read_cache.count(key, timeout=seconds + 1)
-    except read_cache.CACHE_ERRORS as error:
-        read_cache.state.failed(error)
-        logger.warning("throttling skipped: the cache is unavailable")
-        return None
+    count = _count_in_redis(key, seconds)
+    if count is None:
+        if budget.scope != LOGIN:
+            return None
+        count = _count_in_database(key, window_end=(window + 1) * seconds)
     if count <= requests:
         return None
     return (window + 1) * seconds - now
+
+
+def _count_in_redis(key: str, seconds: int) -> int | None:
+    """One more at the counter `key` in Redis (None when it does not answer)."""
+    if not read_cache.state.usable():
+        return None
+    try:
+        count = read_cache.counted(key)
+        return count if count is not None else read_cache.count(key, timeout=seconds + 1)
+    except read_cache.CACHE_ERRORS as error:
+        read_cache.state.failed(error)
+        logger.warning("throttling skipped but for token requests: the cache is unavailable")
+        return None
+
+
+def _count_in_database(key: str, *, window_end: float) -> int:
+    """One more at the counter `key` in the database; the counters of ended windows are deleted."""
+    expires_at = datetime.fromtimestamp(window_end, tz=UTC)
+    if not ThrottleCounter.objects.filter(pk=key).exists():
+        ThrottleCounter.objects.filter(expires_at__lt=datetime.fromtimestamp(clock(), tz=UTC)).delete()
+    return ThrottleCounter.increment(key, expires_at=expires_at)
 
 
 class _BudgetThrottle(BaseThrottle):

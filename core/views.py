@@ -1,4 +1,5 @@
-"""Health probes and the JSON answers for errors raised outside DRF views."""
+"""The liveness probe, what readiness probes share, and the JSON answers for errors raised outside
+DRF views; for both services (the store's readiness is in core.readiness)."""
 
 import logging
 import sys
@@ -12,7 +13,6 @@ from rest_framework.decorators import api_view, authentication_classes, permissi
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from .cache import cache_status
 from .errors import DATABASE_ERRORS, DATABASE_RETRY_AFTER, database_unavailable_body, error_body
 
 logger = logging.getLogger(__name__)
@@ -44,20 +44,6 @@ def database_status() -> str:
     except Exception:
         logger.exception("readiness: database check failed")
         return "unavailable"
-
-
-@extend_schema(responses={200: HealthSerializer, 503: HealthSerializer}, tags=["health"])
-@api_view(["GET"])
-@authentication_classes([])
-@permission_classes([AllowAny])
-@throttle_classes([])
-def readiness(request):
-    """503 when the database does not answer; a cache that does not answer only degrades the service
-    (reads then come from the database)."""
-    checks = {"database": database_status(), "cache": cache_status()}
-    if checks["database"] != "ok":
-        return Response({"status": "unavailable", "checks": checks}, status=503)
-    return Response({"status": "ok" if checks["cache"] == "ok" else "degraded", "checks": checks})
 
 
 # Paths whose clients read JSON: everything but the admin and the other pages made for browsers.

@@ -4,7 +4,7 @@ import secrets
 from django.db import models
 from django.db.models import F, Q
 
-from core.db import ExactCharField
+from core.columns import ExactCharField
 
 
 class PaymentStatus(models.TextChoices):

@@ -8,6 +8,7 @@ from articles.api.views import ArticleViewSet
 from core import views as core_views
 from core.admin_reports import stock_report_page
 from core.graphql.views import StoreGraphQLView
+from core.readiness import readiness
 from orders.api.payment_events import PaymentEventView
 from orders.api.reports import BestSellersView, TopCustomersView
 from orders.api.views import OrderViewSet
@@ -44,7 +45,7 @@ urlpatterns = [
     path("api-auth/", include("rest_framework.urls")),
     path("graphql/", StoreGraphQLView.as_view(schema=schema), name="graphql"),
     path("health/", core_views.liveness, name="health"),
-    path("health/ready/", core_views.readiness, name="health-ready"),
+    path("health/ready/", readiness, name="health-ready"),
 ]
 
 handler400 = core_views.bad_request

@@ -19,6 +19,7 @@ from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -28,6 +29,12 @@ from schemathesis.specs.openapi.checks import (
 )
 
 SEED = 20_26
+
+# Text as attackers write it: any character, NUL and lone surrogates (which no column can hold) included.
+HOSTILE_TEXT = st.text(
+    st.one_of(st.characters(), st.sampled_from(["\x00", "\ud800", "\udfff", "\u202e", "\ufeff"])),
+    max_size=40,
+)
 
 # No 5xx, and every answer as documented: its status, content type, headers and body.
 RESPONSE_CHECKS = [

@@ -25,6 +25,10 @@ class GraphQLClient:
             payload["variables"] = variables
         return self.client.post(URL, payload, content_type="application/json", headers=self.headers)
 
+    def post_raw(self, body: str):
+        """Posts `body` as it is, as JSON."""
+        return self.client.post(URL, body, content_type="application/json", headers=self.headers)
+
     def execute(self, query: str, variables: dict | None = None) -> dict:
         """The `data` of a request that must succeed without any GraphQL error."""
         response = self.post(query, variables)

@@ -128,6 +128,7 @@ def store_environment(*, redis_url: str, payments_url: str, **variables: str) ->
         "PAYMENTS_SERVICE_TOKEN": settings.PAYMENTS_SERVICE_TOKEN,
         "PAYMENTS_WEBHOOK_SECRET": settings.PAYMENTS_WEBHOOK_SECRET,
         "CONN_MAX_AGE": "60",
+        "READ_CACHE_BUMPS_CHECK_SECONDS": "1",  # as in production (settings/test.py leaves it off)
         "DEBUG": "0",
         "LOG_LEVEL": "WARNING",
         **variables,

@@ -50,6 +50,9 @@ class RedisServer:
     def client(self) -> redis.Redis:
         return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1, socket_connect_timeout=1)
 
+    def cache_hits(self) -> int:
+        return self.client().info("stats")["keyspace_hits"]
+
     def kill(self) -> None:
         """Gone at once, as after a crash: connections are refused from now on."""
         if self.process is None:

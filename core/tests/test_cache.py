@@ -1,4 +1,4 @@
-"""core.cache on its own, against the suite's real Redis: versions, bumps after commit, owed bumps."""
+"""core.cache on its own, against the suite's real Redis: versions, bumps after commit, bumps Redis missed."""
 
 import time
 from decimal import Decimal
@@ -11,6 +11,7 @@ from prometheus_client import REGISTRY
 
 from core import cache as core_cache
 from core.cache import SALES, STOCK, cached_json, encode, invalidate
+from core.models import CacheBump
 
 from .test_health import DEAD_REDIS
 
@@ -112,7 +113,7 @@ def test_entries_cached_under_an_evicted_version_are_never_served_again():
     read(source)
     old_version = version(STOCK)
     cache.delete(core_cache._version_key(STOCK))  # evicted (or expired) while its entries remain
-    assert cache.get("read:unit")[0] == str(old_version)
+    assert cache.get("read:unit")[0] == f"{old_version}+0"
 
     source.value = "new"
     assert read(source) == {"value": "new"}
@@ -217,38 +218,63 @@ def test_while_the_cache_fails_every_read_is_computed_and_the_cache_is_reported_
     assert source.runs == 2
 
 
+@pytest.fixture
+def bumps_checked(settings):
+    """The bumps made in the database read at every read (settings/test.py leaves them unread)."""
+    settings.READ_CACHE_BUMPS_CHECK_SECONDS = 0
+
+
+def database_bumps(namespace: str) -> int:
+    bump = CacheBump.objects.filter(namespace=namespace).first()
+    return bump.count if bump else 0
+
+
 @pytest.mark.django_db
-def test_bumps_owed_while_the_cache_failed_are_paid_when_it_answers_again(bump_now, quick_retry):
+def test_a_bump_redis_missed_is_made_in_the_database_and_hides_the_entries_cached_before_it(
+    bump_now, quick_retry, bumps_checked
+):
     source = Source("before")
     read(source)
     first = version(STOCK)
 
     with override_settings(CACHES=DEAD_REDIS):
         source.value = "after"
-        bump_now(STOCK)  # committed while the cache does not answer: the bump is owed
+        bump_now(STOCK)  # committed while Redis does not answer
         assert not core_cache.state.usable()
         assert read(source) == {"value": "after"}  # from the "database" while the cache is skipped
+    assert database_bumps(STOCK) == 1
 
-    # Back, still holding the entry cached before the write: serving it now would be stale.
+    # Back, still holding the entry cached before the write under a version it never bumped.
     assert version(STOCK) == first
     quick_retry()
     runs = source.runs
-    assert read(source) == {"value": "after"}  # the owed bump is paid first, then a miss
-    assert version(STOCK) == first + 1
     assert read(source) == {"value": "after"}
-    assert source.runs == runs + 1  # the second read was a hit under the new version
+    assert read(source) == {"value": "after"}
+    assert source.runs == runs + 1  # one miss, then a hit under the versions with the bump
 
 
 @pytest.mark.django_db
-def test_a_write_pays_the_bumps_owed_by_earlier_writes(bump_now, quick_retry):
-    read(Source(1), namespaces=(STOCK,), key="a")
-    read(Source(1), namespaces=(SALES,), key="b")
-    stock, sales = version(STOCK), version(SALES)
+def test_while_the_cache_is_skipped_a_bump_goes_to_the_database_without_trying_redis(bump_now, bumps_checked):
+    read(Source(1))
+    first = version(STOCK)
     with override_settings(CACHES=DEAD_REDIS):
-        bump_now(SALES)
-    quick_retry()
-    bump_now(STOCK)
-    assert (version(STOCK), version(SALES)) == (stock + 1, sales + 1)
+        read(Source(1))  # the failure opens the breaker
+    bump_now(STOCK)  # Redis answers again, but the breaker is still open: not tried
+    assert (version(STOCK), database_bumps(STOCK)) == (first, 1)
+
+
+@pytest.mark.django_db
+def test_a_bump_another_process_made_in_the_database_is_seen_once_the_check_interval_has_passed(
+    settings,
+):
+    settings.READ_CACHE_BUMPS_CHECK_SECONDS = 0.2
+    source = Source("before")
+    read(source)
+    source.value = "after"
+    CacheBump.increment(STOCK)  # as a process that cannot reach Redis does after its write
+
+    time.sleep(0.2)
+    assert read(source) == {"value": "after"}
 
 
 @override_settings(READ_CACHE_ENABLED=False)

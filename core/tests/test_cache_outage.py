@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 
 from articles.tests.factories import ArticleFactory
 from core import cache as core_cache
+from core.models import CacheBump
 from orders.models import Order, OrderStatus
 from orders.services import order_create
 from stocks.services import stock_restock_many
@@ -30,11 +31,16 @@ RECOVERY_DEADLINE = 5.0  # seconds for the cache to be used again once Redis is 
 
 @pytest.fixture
 def redis_server():
-    """A redis-server of this test's own, used as the cache, stopped (even if paused) at the end."""
+    """A redis-server of this test's own, used as the cache, stopped (even if paused) at the end.
+
+    The bumps writes make in the database while Redis does not answer are read at every read (once
+    a second in production; settings/test.py leaves them unread).
+    """
     server = RedisServer()
     server.start()
+    cache_settings = server.cache_settings(timeout=SOCKET_TIMEOUT)
     try:
-        with override_settings(CACHES=server.cache_settings(timeout=SOCKET_TIMEOUT)):
+        with override_settings(CACHES=cache_settings, READ_CACHE_BUMPS_CHECK_SECONDS=0):
             yield server
     finally:
         server.stop()
@@ -69,10 +75,12 @@ def content(response) -> dict:
 
 
 def served(client, url: str) -> tuple[dict, int]:
-    """The endpoint's answer (without its timestamp) and the SQL queries it cost."""
+    """The endpoint's answer (without its timestamp) and the SQL queries it cost, but the read of the
+    bumps made in the database (core.models.CacheBump), which is no read of the endpoint's rows."""
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url)
-    return content(response), len(queries)
+    bumps_table = CacheBump._meta.db_table
+    return content(response), sum(bumps_table not in query["sql"] for query in queries)
 
 
 def from_the_database(client, url: str) -> dict:
@@ -166,7 +174,7 @@ def test_with_redis_killed_every_endpoint_answers_from_the_database_and_the_cach
     assert_all_cached(client, store)
 
 
-def test_bumps_owed_while_redis_was_unreachable_are_paid_before_its_old_entries_are_read(
+def test_writes_made_while_redis_was_unreachable_hide_its_old_entries_once_it_answers_again(
     api_client, manager, store, redis_server
 ):
     client = api_client(manager)
@@ -223,7 +231,7 @@ def test_a_hung_redis_costs_one_socket_timeout_then_is_skipped_until_it_answers_
         assert body == from_the_database(client, url)
         assert seconds < SOCKET_TIMEOUT / 2
 
-    # A write's bumps wait for Redis (one socket timeout each), then are owed; the write succeeds.
+    # A write's bumps go to the database (Redis, once tried again, costs a socket timeout); it succeeds.
     restock = f"/api/v1/stocks/{store['tea'].pk}/restock/"
     for _ in range(2):
         response, seconds = timed(

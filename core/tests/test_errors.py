@@ -227,3 +227,42 @@ def test_json_nested_too_deeply_is_a_parse_error_on_every_route_that_reads_json(
     if who == "manager":
         assert parse_error(answers["POST /api/v1/orders/"]) and parse_error(answers["POST /api/v1/articles/"])
     assert not [record for record in caplog.records if record.levelname == "ERROR"]
+
+
+# --- lone surrogates ------------------------------------------------------------------------------
+
+# JSON's escapes allow half of a UTF-16 pair alone: text no field may hold, and no UTF-8 can encode.
+LONE_SURROGATES = '{"role": "\\udfff", "name": "tea \\ud800", "reference": "\\udc00", "lines": ["\\ud83d"]}'
+
+
+@pytest.mark.django_db
+def test_a_lone_surrogate_anywhere_in_a_json_body_is_a_parse_error_on_every_route(manager, caplog):
+    client = APIClient()
+    client.force_authenticate(manager)
+    routes = json_writes()
+
+    answers = {
+        f"{method} {path}": client.generic(method, path, LONE_SURROGATES, content_type="application/json")
+        for method, path in routes
+    }
+
+    assert {route: answer.status_code for route, answer in answers.items() if answer.status_code >= 500} == {}
+    assert {
+        route: answer.json()
+        for route, answer in answers.items()
+        if answer.status_code == 400 and answer.json()["code"] != "parse_error"
+    } == {}
+    assert answers["POST /api/v1/users/"].json()["code"] == "parse_error"  # a choice echoed it: a 500
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]
+
+
+def test_a_pair_of_surrogates_is_one_character_and_is_accepted(api_client, manager):
+    body = (
+        '{"username": "emoji", "email": "emoji@example.com", "role": "customer", '
+        '"first_name": "\\ud83d\\ude00", "password": "correct-horse-battery"}'
+    )
+
+    response = api_client(manager).post("/api/v1/users/", body, content_type="application/json")
+
+    assert response.status_code == 201, response.content
+    assert response.json()["first_name"] == "\N{GRINNING FACE}"

@@ -18,7 +18,6 @@ from stocks.tests.invariants import assert_stock_matches_ledger
 
 from .load import Client, Load, wait_until
 from .processes import running_store, store_environment
-from .redis_server import RedisServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -106,10 +105,6 @@ def readiness_probe(client: Client) -> None:
     time.sleep(0.1)  # a probe, not a load
 
 
-def cache_hits(redis_server: RedisServer) -> int:
-    return redis_server.client().info("stats")["keyspace_hits"]
-
-
 def load_session(token: str) -> requests.Session:
     session = requests.Session()
     session.trust_env = False
@@ -119,14 +114,6 @@ def load_session(token: str) -> requests.Session:
 
 def readiness(url: str) -> str:
     return requests.get(f"{url}/health/ready/", timeout=5).json()["status"]
-
-
-@pytest.fixture
-def redis_server():
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -160,7 +147,9 @@ def test_redis_killed_mid_load_and_restarted_costs_no_5xx_no_stale_read_and_the_
         load.phase("redis restarted")
         redis_server.start()  # same port, empty
         ready_after = wait_until(lambda: readiness(store.url) == "ok", timeout=RECOVERY_TIMEOUT, what="ready")
-        cached_after = wait_until(lambda: cache_hits(redis_server) > 0, timeout=RECOVERY_TIMEOUT, what="hits")
+        cached_after = wait_until(
+            lambda: redis_server.cache_hits() > 0, timeout=RECOVERY_TIMEOUT, what="hits"
+        )
         load.keep_going(2.0)
     print(f"\n{load.summary()}\nready {ready_after:.2f} s and cache read {cached_after:.2f} s after restart")
 

@@ -3,7 +3,8 @@
 The requests follow the schema `/api/v1/schema/` serves, and break it on purpose: missing, mistyped,
 out-of-range and oversized parameters and fields (the coverage phase, for managers, who get past every
 permission check to the validation behind it), then random valid and invalid requests for every role.
-Every answer must be documented: never a 5xx, a documented status, content type and body.
+Every answer must be documented: never a 5xx, a documented status, content type and body. Half of
+the JSON bodies get characters no column can hold (NUL, lone surrogates) in their text.
 
 Random ids would almost never name a row, so about half of the valid ids are made to name rows of a
 small store (articles, orders in each state, users), and valid payment events are signed as the
@@ -13,6 +14,7 @@ here like any other 5xx.
 """
 
 import json
+import random
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -52,6 +54,7 @@ ROWS_BY_PATH = {
     "/api/v1/users/": "users",
 }
 PAYMENT_EVENTS = "POST /api/v1/orders/{order_id}/payment-events/"
+ODD_CHARACTERS = ["\x00", "\ud800", "\udfff", "\u202e"]
 CARD = {"card_number": "4242 4242 4242 4242", "cvc": "123", "expiry": f"12/{(date.today().year + 2) % 100}"}
 
 
@@ -180,10 +183,33 @@ def _signed(case) -> dict:
     return {"data": body, "headers": {TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: signature}}
 
 
+def _with_odd_text(value, chance: random.Random):
+    """`value` with, in about one string of three, a character no column can hold (NUL, a lone
+    surrogate) or a bidirectional override put in; the same for the same value."""
+    if isinstance(value, dict):
+        return {key: _with_odd_text(item, chance) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_with_odd_text(item, chance) for item in value]
+    if isinstance(value, str) and chance.random() < 1 / 3:
+        at = chance.randint(0, len(value))
+        return value[:at] + chance.choice(ODD_CHARACTERS) + value[at:]
+    return value
+
+
+def _odd(case) -> dict:
+    """Half of the JSON bodies, chosen by their content, sent with odd text (encoded here: JSON escapes
+    the surrogates, which UTF-8 cannot encode, and the case keeps the body Schemathesis made)."""
+    chance = random.Random(json.dumps(case.body, sort_keys=True, default=str))
+    if not isinstance(case.body, dict | list) or chance.random() < 0.5:
+        return {}
+    body = json.dumps(_with_odd_text(case.body, chance)).encode()
+    return {"data": body, "headers": {"Content-Type": "application/json"}}
+
+
 def check(case, app, store: Store, role: str | None) -> None:
     """Send the case as `role` (anonymous: the generated credentials, if any) and check the answer."""
     _aim_at_rows(case, store)
-    sent = _signed(case)
+    sent = _signed(case) or _odd(case)
     headers = sent.pop("headers", {})
     if role is not None:
         headers["Authorization"] = f"Token {store.tokens[role]}"

@@ -10,6 +10,11 @@ unknown SKU. Whatever the document:
 - a delivery is booked in full or not at all: a mutation answered with errors (in its payload or in
   the response) leaves every stock row and the ledger as they were, and one that is not refused adds
   exactly its lines to the ledger; the ledger still explains every stock level.
+
+And what attackers send (issue 13): a generated query's root field repeated under up to 300 aliases
+(refused as `query_too_costly` past MAX_ALIASES), text variables holding NUL, lone surrogates and
+other odd characters in every text argument (refused as REST refuses them, nothing booked), and
+bodies nested thousands deep.
 """
 
 import itertools
@@ -18,6 +23,7 @@ import pytest
 from graphql import (
     FieldNode,
     IntValueNode,
+    NameNode,
     OperationDefinitionNode,
     StringValueNode,
     Visitor,
@@ -30,7 +36,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode, mutations, queries
 
-from core.tests.fuzzing import fuzz_settings
+from core.graphql.validation import MAX_ALIASES
+from core.tests.fuzzing import HOSTILE_TEXT, fuzz_settings
 from core.tests.graphql import GraphQLClient
 from stocks.models import Stock, StockMovement
 from stocks.tests.invariants import assert_stock_matches_ledger
@@ -160,3 +167,82 @@ def test_generated_deliveries_are_booked_in_full_or_not_at_all(client, shelf, do
     booked = StockMovement.objects.exclude(id__in=before[1]).select_related("article")
     assert sorted((m.article.sku, m.delta) for m in booked) == sorted(_delivered_lines(field))
     assert_stock_matches_ledger()
+
+
+def _aliased(document: str, count: int):
+    """The document's first root field, repeated `count` times under aliases."""
+    document = parse(document)
+    operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+    field = operation.selection_set.selections[0]
+    operation.selection_set.selections = tuple(
+        FieldNode(
+            alias=NameNode(value=f"a{n}"),
+            name=field.name,
+            arguments=field.arguments,
+            directives=field.directives,
+            selection_set=field.selection_set,
+        )
+        for n in range(count)
+    )
+    return document
+
+
+def _codes(body: dict) -> list:
+    return [(error.get("extensions") or {}).get("code") for error in body.get("errors") or []]
+
+
+@given(document=QUERIES, count=st.integers(1, 300))
+@fuzz_settings(max_examples=30)
+def test_generated_queries_repeated_under_many_aliases_are_refused_past_the_limit(
+    client, shelf, document, count
+):
+    body = _post(client, _aliased(document, count))
+
+    if count > MAX_ALIASES:  # refused on its aliases, or before, on its size
+        assert "data" not in body
+        assert {"query_too_costly", "query_too_large"} & set(_codes(body)), body
+
+
+# Each text argument of the schema, as a variable.
+TEXT_ARGUMENTS = [
+    "query($text: String) { articles(search: $text) { totalCount } }",
+    "query($text: String) { stockReport(search: $text) { totals { articles } } }",
+    "query($text: String) { stock(sku: $text) { quantity } }",
+    "query($text: String) { article(sku: $text) { id } }",
+    "query($text: String) { stockMovements(sku: $text) { totalCount } }",
+    "query($text: String) { articles(after: $text) { totalCount } }",
+    "query($text: ID) { article(id: $text) { id } }",
+    'mutation($text: String!) { restock(sku: $text, quantity: 1, reference: "DN") { errors { code } } }',
+    'mutation($text: String!) { restock(sku: "TEA-1", quantity: 1, reference: $text) { errors { code } } }',
+    'mutation($text: String!) { restockMany(reference: $text, items: [{sku: "TEA-1", quantity: 1}]) '
+    "{ errors { code } } }",
+]
+
+
+@given(document=st.sampled_from(TEXT_ARGUMENTS), text=HOSTILE_TEXT)
+@fuzz_settings(max_examples=80)
+def test_odd_text_in_any_argument_is_answered_as_rest_answers_it(client, shelf, document, text):
+    before = _stock_rows()
+
+    body = client.post(document, {"text": text})
+
+    assert body.status_code < 500, body.content
+    answer = body.json()
+    failures = [code for code in _codes(answer) if code in SERVER_FAILURES or not code]
+    assert not failures, answer
+    if "\x00" in text or any(0xD800 <= ord(character) <= 0xDFFF for character in text):
+        assert _stock_rows() == before  # text no field may hold is never booked
+        assert answer.get("errors") or any(
+            payload and payload.get("errors") for payload in (answer.get("data") or {}).values()
+        ), answer
+
+
+@given(depth=st.integers(1, 6_000), opening=st.sampled_from(["[", '{"query": ']))
+@fuzz_settings(max_examples=20)
+def test_bodies_nested_deeply_are_refused_without_a_server_error(client, depth, opening):
+    closing = "]" if opening == "[" else "}"
+    body = opening * depth + "1" + closing * depth
+
+    response = client.post_raw(body)
+
+    assert response.status_code < 500, response.content

@@ -19,6 +19,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from core import throttling
+from core.models import ThrottleCounter
 from core.tests import ROLES, assert_error
 from core.tests.graphql import GraphQLClient, error_codes
 from orders.models import Order
@@ -362,6 +363,50 @@ def test_token_requests_go_through_unthrottled_while_redis_is_down(clerk, rates)
     assert client.get("/api/v1/stocks/").status_code == 200  # the process now holds the token's user
     with override_settings(CACHES=DEAD_REDIS):
         assert [client.get("/api/v1/stocks/").status_code for _ in range(3)] == [200] * 3
+
+
+def test_token_requests_are_still_limited_per_address_while_redis_is_down(clerk, rates):
+    rates(login="3/min")
+    client = APIClient(REMOTE_ADDR="203.0.113.7")
+    wrong = {"username": "clerk", "password": "guess"}
+    right = {"username": "clerk", "password": "correct-horse-battery"}
+    with override_settings(CACHES=DEAD_REDIS):
+        statuses = [client.post("/api/v1/auth/token/", wrong, format="json").status_code for _ in range(3)]
+        response = client.post("/api/v1/auth/token/", right, format="json")
+
+    assert statuses == [400] * 3
+    assert_error(response, 429, "throttled")
+    assert response["Retry-After"] == "15"
+    assert not Token.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_threads_guessing_passwords_while_redis_is_down_share_one_budget_in_the_database(clerk, rates):
+    rates(login="5/min")
+    wrong = {"username": "clerk", "password": "guess"}
+
+    def three_guesses():
+        client = APIClient(REMOTE_ADDR="203.0.113.7")
+        return [client.post("/api/v1/auth/token/", wrong, format="json").status_code for _ in range(3)]
+
+    with override_settings(CACHES=DEAD_REDIS):
+        outcomes = run_together([(f"guesser-{n}", three_guesses) for n in range(6)])
+
+    assert [outcome.error for outcome in outcomes] == [None] * 6
+    assert sorted(status for outcome in outcomes for status in outcome.result) == [400] * 5 + [429] * 13
+
+
+def test_database_counters_of_windows_that_ended_are_deleted_when_a_new_window_starts(clerk, rates, clock):
+    rates(login="3/min")
+    client = APIClient(REMOTE_ADDR="203.0.113.7")
+    with override_settings(CACHES=DEAD_REDIS):
+        client.post("/api/v1/auth/token/", {"username": "clerk", "password": "guess"}, format="json")
+        clock.now += 60
+        client.post("/api/v1/auth/token/", {"username": "clerk", "password": "guess"}, format="json")
+
+    assert [(counter.key.rsplit(":", 1)[1], counter.count) for counter in ThrottleCounter.objects.all()] == [
+        (str(int(clock.now // 60)), 1)
+    ]
 
 
 @pytest.mark.django_db

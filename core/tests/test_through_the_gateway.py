@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from core.graphql.validation import MAX_ALIASES
 from core.tests import gateway
 from scripts.gateway import KRAKEND, KRAKEND_JSON, load_config
 
@@ -69,13 +70,19 @@ def direct(stack, method, path, *, token=None, **options):
     return session().request(method, url, headers=headers, timeout=REQUEST_TIMEOUT, **options)
 
 
-def answer_headers(response) -> dict[str, str]:
+def answer_headers(response) -> dict:
     """The headers that describe the answer, not the connection nor the gateway. KrakenD's CORS
-    module adds `Origin` to `Vary` (the answer depends on it): the service's own part is kept."""
+    module adds `Origin` to `Vary` (the answer depends on it): the service's own part is kept. A
+    cookie's value is new on every answer (graphene's view hands out a CSRF cookie): its name is kept.
+    django-csp writes the policy's directives in set order, which differs between processes."""
     names = {name.lower() for name in response.headers} - HOP_BY_HOP - GATEWAY_HEADERS
     headers = {name: response.headers[name] for name in names}
     if "vary" in headers:
         headers["vary"] = ", ".join(part for part in headers["vary"].split(", ") if part != "Origin")
+    if "content-security-policy" in headers:
+        headers["content-security-policy"] = sorted(headers["content-security-policy"].split("; "))
+    if "set-cookie" in headers:
+        headers["set-cookie"] = sorted(response.cookies.keys())
     return headers
 
 
@@ -223,6 +230,49 @@ def test_refusals_pass_through_unchanged(stack, tokens, case):
     public, private = both_ways(stack, method, path, key=key, token=token, data=body, headers=JSON)
 
     assert (public.status_code, public.json()["code"]) == (status, code)
+    assert_passed_through(public, private)
+
+
+ALIASES = " ".join(f"a{n}: articles(first: 1) {{ totalCount }}" for n in range(MAX_ALIASES + 1))
+# case: (gateway path, store path, body, code)
+COSTLY_REQUESTS = {
+    "too many aliases": (
+        "/graphql",
+        "/graphql/",
+        json.dumps({"query": f"{{ {ALIASES} }}"}),
+        "query_too_costly",
+    ),
+    "a document too large": (
+        "/graphql",
+        "/graphql/",
+        json.dumps({"query": "{ " + "__typename " * 3_000 + "}"}),
+        "query_too_large",
+    ),
+    "JSON nested too deeply": (
+        "/store-api/auth/token/",
+        "/api/v1/auth/token/",
+        "[" * 5000 + "]" * 5000,
+        "parse_error",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", COSTLY_REQUESTS)
+def test_the_stores_limits_on_what_a_request_may_cost_hold_through_the_gateway(stack, tokens, case):
+    public_path, private_path, body, code = COSTLY_REQUESTS[case]
+    options = {"token": tokens["supplier"], "data": body, "headers": {"X-Request-Id": "cost", **JSON}}
+
+    public = through(stack, "POST", public_path, **options)
+    private = direct(stack, "POST", private_path, **options)
+
+    assert public.status_code == 400, public.text
+    answer = public.json()
+    codes = (
+        [error["extensions"]["code"] for error in answer["errors"]]
+        if "errors" in answer
+        else [answer["code"]]
+    )
+    assert codes == [code]
     assert_passed_through(public, private)
 
 

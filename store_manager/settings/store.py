@@ -142,6 +142,8 @@ IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 # Versioned read caches (core/cache.py); turning them off is for benchmarks and debugging.
 READ_CACHE_ENABLED = env.bool("READ_CACHE_ENABLED", default=True)
 READ_CACHE_TTL_SECONDS = env.int("READ_CACHE_TTL_SECONDS", default=300)
+# How stale another process's view of the bumps made in the database (Redis unreachable) may be.
+READ_CACHE_BUMPS_CHECK_SECONDS = env.float("READ_CACHE_BUMPS_CHECK_SECONDS", default=1.0)
 
 # The payments service (docs/adr/0005-payments-service.md): where it is, the secrets both services
 # share, and how long an order waits for it (orders/payments_client.py). PAYMENTS_URL is its API root:

@@ -12,8 +12,10 @@ os.environ.setdefault("PAYMENTS_WEBHOOK_SECRET", "suite-webhook-secret-9a4c7e2b5
 os.environ.setdefault("DATABASE_URL", "mysql://root@127.0.0.1:3306/store_manager")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 
+import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from .base import rates_from_env
 from .store import *  # noqa: F403
 from .store import CACHES, DATABASES, THROTTLE_RATES
 
@@ -26,5 +28,11 @@ if CACHES["default"]["BACKEND"] != "django_redis.cache.RedisCache":
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # Throttling stays on (every request still spends from its budget in Redis), with budgets no test
-# exhausts: suites make thousands of requests as one user. core/tests/test_throttling.py sets low ones.
-THROTTLE_RATES = dict.fromkeys(THROTTLE_RATES, "1000000/hour")
+# exhausts: suites make thousands of requests as one user. core/tests/test_throttling.py sets low ones,
+# and the servers tests start take theirs from THROTTLE_RATES.
+THROTTLE_RATES = rates_from_env("THROTTLE_RATES", dict.fromkeys(THROTTLE_RATES, "1000000/hour"))
+
+# The bumps written to the database (Redis unreachable, core.cache) are read once a second: a query at
+# any moment in the tests that count queries. Not read in the suite's process, but by the tests of
+# them; the servers tests start read them as in production (core/tests/processes.py).
+READ_CACHE_BUMPS_CHECK_SECONDS = environ.Env().float("READ_CACHE_BUMPS_CHECK_SECONDS", default=None)
