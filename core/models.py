@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.db import IntegrityError, models, transaction
+from django.db import connection, models, transaction
 
 from .columns import ExactCharField
 
@@ -36,17 +36,26 @@ class Counter(models.Model):
     def increment(cls, key: str, **created) -> int:
         """One more at the row `key` (created with `created` where missing); returns what it holds.
 
-        The UPDATE locks the row until the transaction ends, so the count read after it is this call's.
+        One upsert: a plain UPDATE-else-INSERT lets two processes that both found no row deadlock on
+        InnoDB (each waits on the other's duplicate-key lock). The upsert's lock is held until the
+        transaction ends, so the count read after it is this call's.
         """
-        rows = cls.objects.filter(pk=key)
-        with transaction.atomic():
-            if not rows.update(count=models.F("count") + 1):
-                try:
-                    with transaction.atomic():
-                        cls.objects.create(pk=key, count=1, **created)
-                except IntegrityError:  # created by another process meanwhile
-                    rows.update(count=models.F("count") + 1)
-            return rows.values_list("count", flat=True).get()
+        quote = connection.ops.quote_name
+        fields = [cls._meta.pk, cls._meta.get_field("count"), *map(cls._meta.get_field, created)]
+        values = [key, 1, *(field.get_db_prep_save(created[field.name], connection) for field in fields[2:])]
+        count = quote("count")
+        on_conflict = (
+            f"ON DUPLICATE KEY UPDATE {count} = {count} + 1"
+            if connection.vendor == "mysql"
+            else f"ON CONFLICT ({quote(cls._meta.pk.column)}) DO UPDATE SET {count} = {count} + 1"
+        )
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {quote(cls._meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
+                f" VALUES ({', '.join(['%s'] * len(fields))}) {on_conflict}",
+                values,
+            )
+            return cls.objects.filter(pk=key).values_list("count", flat=True).get()
 
 
 class CacheBump(Counter):

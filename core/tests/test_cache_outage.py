@@ -25,8 +25,10 @@ from .test_health import DEAD_REDIS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SOCKET_TIMEOUT = 0.5  # as in settings.base.cache_from_env
-RECOVERY_DEADLINE = 5.0  # seconds for the cache to be used again once Redis is back
+# Twice production's (settings.base.cache_from_env), so a request that waited on Redis is told apart
+# from one that did not even on a loaded machine.
+SOCKET_TIMEOUT = 1.0
+RECOVERY_DEADLINE = 10.0  # seconds for the cache to be used again once Redis is back
 
 
 @pytest.fixture
@@ -157,7 +159,7 @@ def test_with_redis_killed_every_endpoint_answers_from_the_database_and_the_cach
     for url in endpoints(store):
         (body, queries), seconds = timed(lambda url=url: served(client, url))
         assert body == from_the_database(client, url)
-        assert queries > 0 and seconds < SOCKET_TIMEOUT  # a refused connection costs nothing
+        assert queries > 0 and seconds < SOCKET_TIMEOUT  # a refused connection is not waited on
     write_through_the_api(client, store)
     assert_all_correct(client, store)
     assert served(client, f"/api/v1/stocks/{store['tea'].pk}/")[0]["quantity"] == 20 - 2 + 7 - 3
@@ -213,23 +215,32 @@ def test_a_flushed_redis_never_brings_back_old_reports(api_client, manager, stor
 # --- Redis hung ---------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def cache_failures(monkeypatch) -> list[Exception]:
+    """Every error this process met in Redis from now on: one per attempt that reached a hung server."""
+    failures = []
+    failed = core_cache.state.failed
+    monkeypatch.setattr(core_cache.state, "failed", lambda error: failures.append(error) or failed(error))
+    return failures
+
+
 def test_a_hung_redis_costs_one_socket_timeout_then_is_skipped_until_it_answers_again(
-    api_client, manager, store, redis_server
+    api_client, manager, store, redis_server, cache_failures, monkeypatch
 ):
+    monkeypatch.setattr(core_cache, "RETRY_AFTER_SECONDS", 3.0)  # longer than the reads below take
     client = api_client(manager)
     report_url = endpoints(store)[0]
     assert_all_cached(client, store)
     redis_server.pause()  # connections are accepted by the kernel, never answered
 
     (first, _), first_seconds = timed(lambda: served(client, report_url))
-    (second, _), second_seconds = timed(lambda: served(client, report_url))
-    assert first == second == from_the_database(client, report_url)
     assert SOCKET_TIMEOUT * 0.8 <= first_seconds < SOCKET_TIMEOUT * 3
-    assert second_seconds < SOCKET_TIMEOUT / 2  # skipped: the breaker is open
+    assert len(cache_failures) == 1
+    second = served(client, report_url)[0]
+    assert first == second == from_the_database(client, report_url)
     for url in endpoints(store):
-        (body, _), seconds = timed(lambda url=url: served(client, url))
-        assert body == from_the_database(client, url)
-        assert seconds < SOCKET_TIMEOUT / 2
+        assert served(client, url)[0] == from_the_database(client, url)
+    assert len(cache_failures) == 1  # skipped: Redis was not tried again
 
     # A write's bumps go to the database (Redis, once tried again, costs a socket timeout); it succeeds.
     restock = f"/api/v1/stocks/{store['tea'].pk}/restock/"

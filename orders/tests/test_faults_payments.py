@@ -32,13 +32,13 @@ from .payments_service import gunicorn_command, payments_database
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CONNECT_TIMEOUT = 0.5
-READ_TIMEOUT = 1.0
+READ_TIMEOUT = 2.0
 BREAKER_THRESHOLD = 5
 BREAKER_COOLDOWN = 3.0
 CLIENTS = 6
 # One worker, one breaker; as many threads as clients, so no order queues behind another.
 STORE_GUNICORN = ["--workers", "1", "--threads", str(CLIENTS), "--graceful-timeout", "2"]
-HUNG_SECONDS = 4.0
+HUNG_SECONDS = 5.0
 # What an order may cost on top of its own work: once payments answers nothing, one read timeout
 # (a timeout is never retried); once the circuit is open, nothing.
 SLACK = 1.0

@@ -20,7 +20,7 @@ from rest_framework.authtoken.models import Token
 
 from orders.models import Order, OrderStatus, PaymentStatus
 from orders.payments_client import CircuitBreaker, PaymentsClient, breaker
-from stocks.models import Stock
+from stocks.models import MovementKind, Stock, StockMovement
 from stocks.services import stock_restock, stock_set_limits
 from users.models import Role
 from users.tests.factories import UserFactory
@@ -54,6 +54,15 @@ def payments_here(payments, settings):
     settings.PAYMENTS_URL = payments.api_root
 
 
+def eventually(read, done, timeout: float = 10.0):
+    """`read()` again until `done` says yes to its value: that value, or the test fails after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while not done(value := read()):
+        assert time.monotonic() < deadline, f"still {value!r} after {timeout} s"
+        time.sleep(0.05)
+    return value
+
+
 class Store:
     """The store under test, reached over HTTP like any client, as a clerk."""
 
@@ -81,13 +90,8 @@ class Store:
     def order(self, order_id: int) -> dict:
         return self.get(f"/api/v1/orders/{order_id}/")
 
-    def wait_for_status(self, order_id: int, status: str, timeout: float = 10) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            order = self.order(order_id)
-            if order["status"] == status or time.monotonic() > deadline:
-                return order
-            time.sleep(0.05)
+    def wait_for_status(self, order_id: int, status: str) -> dict:
+        return eventually(lambda: self.order(order_id), lambda order: order["status"] == status)
 
 
 @pytest.fixture
@@ -193,6 +197,37 @@ def paid_order(store, new_order) -> dict:
     return order
 
 
+CONCURRENT_CANCELS = 4
+
+
+def test_concurrent_cancels_of_a_paid_order_refund_it_once_and_return_its_stock_once(
+    store, payments, new_order, tea
+):
+    order = paid_order(store, new_order)
+    cancel_url = f"/api/v1/orders/{order['id']}/cancel/"
+    start = threading.Barrier(CONCURRENT_CANCELS)
+    answers = []
+
+    def cancel():
+        start.wait(timeout=10)
+        answers.append(store.post(cancel_url))
+
+    threads = [threading.Thread(target=cancel) for _ in range(CONCURRENT_CANCELS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    outcomes = sorted((answer.status_code, answer.json().get("code")) for answer in answers)
+    assert outcomes == [(200, None)] + [(409, "order_not_cancellable")] * (CONCURRENT_CANCELS - 1)
+    cancelled = store.order(order["id"])
+    assert (cancelled["status"], cancelled["payment"]["status"]) == ("cancelled", "refunded")
+    assert payments.get(f"/api/v1/payments/{order['payment']['id']}/")["status"] == "refunded"
+    assert stock_of(tea) == 100
+    returned = StockMovement.objects.filter(kind=MovementKind.CANCEL, article=tea)
+    assert list(returned.values_list("delta", flat=True)) == [2]
+
+
 def test_a_cancel_the_stock_limit_refuses_is_refused_before_any_money_moves(store, payments, new_order, tea):
     order = paid_order(store, new_order)
     stock_set_limits(article_id=tea.pk, min_quantity=0, max_quantity=99)  # 98 + 2 would pass it
@@ -244,11 +279,10 @@ def test_a_payment_made_after_its_order_was_cancelled_is_refunded_by_sync_paymen
 
     assert pay(order["payment"]["pay_url"], GOOD_CARD).status_code == 200  # the customer was too late
 
-    deadline = time.monotonic() + 10
-    while (
-        Order.objects.get(pk=order["id"]).payment_status != PaymentStatus.PAID and time.monotonic() < deadline
-    ):
-        time.sleep(0.05)  # the notification reaches the store
+    # The payment's notification reaches the store.
+    eventually(
+        lambda: Order.objects.get(pk=order["id"]).payment_status, lambda status: status == PaymentStatus.PAID
+    )
     kept = Order.objects.get(pk=order["id"])
     assert (kept.status, kept.payment_status) == (OrderStatus.CANCELLED, PaymentStatus.PAID)
     assert "1 refunded" in sync_payments()
@@ -373,14 +407,12 @@ def test_an_order_waiting_on_payments_holds_no_lock_on_its_stock(store, new_orde
         settings.PAYMENTS_URL = slow.url
         placing = threading.Thread(target=store.place_order, args=(new_order,))
         placing.start()
-        while not slow.received:  # the order committed and now waits on payments
-            time.sleep(0.01)
-        started = time.monotonic()
+        eventually(lambda: slow.received, bool)  # the order committed and now waits on payments
         stock_restock(article_id=tea.pk, quantity=5, reference="during-the-wait", user=manager)
-        restocked_in = time.monotonic() - started
+        restocked_while_the_order_waited = placing.is_alive()
         placing.join(timeout=10)
 
-    assert restocked_in < 0.5
+    assert restocked_while_the_order_waited
     assert stock_of(tea) == 100 - 2 + 5
 
 
@@ -422,11 +454,8 @@ def refund_at_payments(payments, payment_id: int) -> None:
     assert response.status_code == 200, response.text
 
 
-def wait_for_payment_status(store, order_id: int, status: str, timeout: float = 10) -> dict:
-    deadline = time.monotonic() + timeout
-    while (order := store.order(order_id))["payment"]["status"] != status and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return order
+def wait_for_payment_status(store, order_id: int, status: str) -> dict:
+    return eventually(lambda: store.order(order_id), lambda order: order["payment"]["status"] == status)
 
 
 def test_a_refund_made_at_payments_is_notified_and_the_order_shows_it(store, payments, new_order):

@@ -13,6 +13,7 @@ from orders.payments_client import CircuitBreaker, PaymentsClient
 from .payments_stub import payment_json, refused_url, stub_server
 
 READ_TIMEOUT = 0.3
+SLOW_ANSWER = 2.0  # seconds a slow stub takes to answer: far beyond the client's read timeout
 
 
 @pytest.fixture
@@ -43,6 +44,13 @@ def timed(call) -> tuple[float, BaseException | None]:
     except Exception as error:
         return time.monotonic() - started, error
     return time.monotonic() - started, None
+
+
+def wait_for(condition, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "waited in vain"
+        time.sleep(0.001)
 
 
 def get(client):
@@ -108,21 +116,22 @@ def test_an_answer_that_is_not_a_payment_is_unavailable(stub, status, raw):
 # --- timeouts and retries ---------------------------------------------------------------------
 
 
-def test_a_slow_service_fails_in_about_the_read_timeout_and_is_not_retried(stub):
-    stub.behaviour.delay = 5 * READ_TIMEOUT
+def test_a_slow_service_fails_at_the_read_timeout_before_it_answers_and_is_not_retried(stub):
+    stub.behaviour.delay = SLOW_ANSWER
 
     elapsed, error = timed(get(make_client(stub.url, retries=2)))
 
     assert isinstance(error, PaymentServiceUnavailable)
-    assert READ_TIMEOUT <= elapsed < READ_TIMEOUT + 0.25
+    assert READ_TIMEOUT <= elapsed < SLOW_ANSWER
     assert len(stub.received) == 1
 
 
-def test_a_refused_connection_fails_fast_after_bounded_retries():
+def test_a_refused_connection_fails_after_bounded_retries():
     with refused_url() as url:
-        elapsed, error = timed(get(make_client(url, retries=2)))
+        client = make_client(url, retries=2)
+        error = timed(get(client))[1]
     assert isinstance(error, PaymentServiceUnavailable)
-    assert elapsed < 0.2
+    assert client.circuit.snapshot()["consecutive_failures"] == 3  # the attempt and two retries
 
 
 @pytest.mark.parametrize(
@@ -152,8 +161,7 @@ def test_a_retry_that_succeeds_returns_the_answer(stub):
     answered = threading.Event()
 
     def recover():
-        while not stub.received:
-            time.sleep(0.001)
+        wait_for(lambda: stub.received)
         stub.behaviour.status, stub.behaviour.body = 200, payment_json()
         answered.set()
 
@@ -189,7 +197,7 @@ def test_a_refusal_by_a_healthy_service_is_not_retried_and_does_not_count_as_a_f
 # --- the circuit breaker ----------------------------------------------------------------------
 
 
-def test_the_circuit_opens_after_the_threshold_and_then_fails_in_under_10_ms_without_a_call(stub):
+def test_the_circuit_opens_after_the_threshold_and_then_fails_without_a_call(stub):
     stub.behaviour.status = 500
     client = make_client(stub.url, retries=0, threshold=3)
 
@@ -198,10 +206,9 @@ def test_the_circuit_opens_after_the_threshold_and_then_fails_in_under_10_ms_wit
             client.get_payment(41)
     assert client.circuit.state == CircuitBreaker.OPEN
 
-    elapsed, error = timed(get(client))
+    error = timed(get(client))[1]
 
     assert isinstance(error, PaymentServiceUnavailable) and error.details == {"circuit": "open"}
-    assert elapsed < 0.010
     assert len(stub.received) == 3
 
 
@@ -216,14 +223,14 @@ def test_retries_count_towards_the_threshold_and_stop_once_the_circuit_opens():
 
 
 def test_timeouts_open_the_circuit_so_a_slow_service_soon_costs_nothing(stub):
-    stub.behaviour.delay = 2.0
+    stub.behaviour.delay = SLOW_ANSWER
     client = make_client(stub.url, threshold=2)
 
     slow = [timed(get(client))[0] for _ in range(2)]
-    fast, error = timed(get(client))
+    error = timed(get(client))[1]
 
-    assert all(READ_TIMEOUT <= elapsed < READ_TIMEOUT + 0.25 for elapsed in slow)
-    assert isinstance(error, PaymentServiceUnavailable) and fast < 0.010
+    assert all(READ_TIMEOUT <= elapsed < SLOW_ANSWER for elapsed in slow)
+    assert isinstance(error, PaymentServiceUnavailable) and error.details == {"circuit": "open"}
     assert len(stub.received) == 2
 
 
@@ -256,12 +263,12 @@ def test_a_failed_trial_call_opens_the_circuit_again_for_a_new_cooldown(stub):
 
     with pytest.raises(PaymentServiceUnavailable):
         client.get_payment(41)  # the trial: one attempt, no retry once it failed
-    elapsed, error = timed(get(client))
+    error = timed(get(client))[1]
 
     assert len(stub.received) == 2
     assert client.circuit.state == CircuitBreaker.OPEN
-    assert isinstance(error, PaymentServiceUnavailable) and elapsed < 0.010
-    assert 0.1 < client.circuit.snapshot()["retry_in_seconds"] <= 0.2
+    assert isinstance(error, PaymentServiceUnavailable) and error.details == {"circuit": "open"}
+    assert 0 < client.circuit.snapshot()["retry_in_seconds"] <= 0.2  # a new cooldown began
 
 
 def test_only_one_trial_call_goes_out_while_the_circuit_is_half_open(stub):
@@ -275,12 +282,11 @@ def test_only_one_trial_call_goes_out_while_the_circuit_is_half_open(stub):
     trial = {}
     thread = threading.Thread(target=lambda: trial.update(payment=client.get_payment(41)))
     thread.start()
-    while len(stub.received) < 2:
-        time.sleep(0.001)
-    elapsed, error = timed(get(client))
+    wait_for(lambda: len(stub.received) == 2)
+    error = timed(get(client))[1]
     thread.join(timeout=5)
 
-    assert isinstance(error, PaymentServiceUnavailable) and elapsed < 0.010
+    assert isinstance(error, PaymentServiceUnavailable) and error.details == {"circuit": "half_open"}
     assert trial["payment"].id == 41
     assert len(stub.received) == 2
     assert client.circuit.state == CircuitBreaker.CLOSED

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from articles.services import article_create_many, article_update
 from articles.tests.factories import ArticleFactory
-from core.tests import assert_error
+from core.tests import assert_error, call, role_matrix
 from orders.models import Order, OrderStatus
 from orders.services import order_cancel, order_create, order_create_many
 from stocks.services import stock_restock_many
@@ -180,16 +180,20 @@ def test_a_period_without_sales_gives_empty_reports(api_client, clerk, sales):
 # --- permissions and errors ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", REPORT_URLS)
-@pytest.mark.parametrize(("role", "expected"), [("manager", 200), ("clerk", 200)])
-def test_staff_may_read_the_sales_reports(request, api_client, sales, url, role, expected):
-    assert api_client(request.getfixturevalue(role)).get(url).status_code == expected
+SALES_REPORT_ENDPOINTS = [("get", url, None, {"manager": 200, "clerk": 200}) for url in REPORT_URLS]
 
 
-@pytest.mark.parametrize("url", REPORT_URLS)
-@pytest.mark.parametrize("role", ["supplier", "customer"])
-def test_suppliers_and_customers_may_not_read_the_sales_reports(request, api_client, sales, url, role):
-    assert_error(api_client(request.getfixturevalue(role)).get(url), 403, "permission_denied")
+@pytest.mark.parametrize(
+    ("role", "method", "url", "payload", "expected"), role_matrix(SALES_REPORT_ENDPOINTS)
+)
+def test_only_staff_may_read_the_sales_reports(
+    request, api_client, sales, role, method, url, payload, expected
+):
+    response = call(api_client(request.getfixturevalue(role)), method, url, payload)
+    if expected == 403:
+        assert_error(response, 403, "permission_denied")
+    else:
+        assert response.status_code == expected, response.content
 
 
 @pytest.mark.parametrize("url", REPORT_URLS)

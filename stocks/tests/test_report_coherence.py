@@ -20,6 +20,7 @@ from articles.services import article_create_many, article_update
 from core import cache as core_cache
 from core.cache import SALES, STOCK
 from core.errors import DomainError
+from core.tests.graphql import GraphQLClient
 from orders.models import Order
 from orders.services import order_cancel, order_create
 from orders.tests.threads import Outcome, start_thread, wait_for
@@ -227,6 +228,80 @@ def test_after_each_of_1000_writes_the_next_read_shows_exactly_the_database(api_
         assert served_level(client, article_id) == level_of(touched), f"round {round_}: stale level"
         if round_ % 50 == 0:
             assert_served_from_cache(client)
+
+
+# --- the GraphQL door ---------------------------------------------------------------------------
+
+GRAPHQL_READS = """
+query Reads($articleId: ID!) {
+  stockReport { totals { articles units stockValue lowStock }
+    articles { articleId sku name unitPrice quantity value minQuantity maxQuantity isLow } }
+  stock(articleId: $articleId) { sku quantity minQuantity maxQuantity }
+  lowStock { articleId sku quantity minQuantity maxQuantity missing }
+  articles(first: 100) { edges { node { sku name price stock { quantity minQuantity maxQuantity } } } }
+}
+"""
+GRAPHQL_ROUNDS = 300
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def graphql_reads_from_the_database(article_id: int) -> dict:
+    """What GRAPHQL_READS must answer, computed from the database's rows."""
+    report = database_report()
+    rows = [{camel(key): value for key, value in row.items()} for row in report["articles"]]
+    for row in rows:
+        row["articleId"] = str(row["articleId"])
+    limits = ("quantity", "minQuantity", "maxQuantity")
+    touched = next(row for row in rows if row["articleId"] == str(article_id))
+    return {
+        "stockReport": {
+            "totals": {camel(key): value for key, value in report["totals"].items()},
+            "articles": rows,
+        },
+        "stock": {"sku": touched["sku"], **{key: touched[key] for key in limits}},
+        "lowStock": [
+            {
+                "articleId": row["articleId"],
+                "sku": row["sku"],
+                **{key: row[key] for key in limits},
+                "missing": (row["maxQuantity"] or row["minQuantity"]) - row["quantity"],
+            }
+            for row in rows
+            if row["isLow"]
+        ],
+        "articles": {
+            "edges": [
+                {
+                    "node": {
+                        "sku": row["sku"],
+                        "name": row["name"],
+                        "price": row["unitPrice"],
+                        "stock": {key: row[key] for key in limits},
+                    }
+                }
+                for row in rows
+            ]
+        },
+    }
+
+
+def test_after_each_of_300_writes_the_next_graphql_read_shows_exactly_the_database(
+    api_client, manager, supplier, customers
+):
+    article_ids = open_store(12, prefix="GQL", manager=manager)
+    writes = Writes(random.Random(5), manager=manager, customers=customers, client=api_client(manager))
+    graphql = GraphQLClient(supplier)
+
+    for round_ in range(GRAPHQL_ROUNDS):
+        article_id = writes.rng.choice(article_ids)
+        kind = writes.any(article_id)
+        expected = graphql_reads_from_the_database(article_id)
+        served = graphql.execute(GRAPHQL_READS, {"articleId": str(article_id)})
+        assert served == expected, f"round {round_}: stale GraphQL read after {kind} of {article_id}"
 
 
 # --- concurrent writers -------------------------------------------------------------------------

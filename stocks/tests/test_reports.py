@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from articles.services import article_create_many, article_update
 from articles.tests.factories import ArticleFactory
-from core.tests import assert_error
+from core.tests import assert_error, call, role_matrix
 from stocks.models import Stock
 from stocks.services import stock_restock, stock_set_limits
 
@@ -177,14 +177,20 @@ def test_each_filter_combination_is_cached_on_its_own(api_client, clerk, shelf):
 # --- permissions and errors ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("role", "expected"), [("manager", 200), ("clerk", 200)])
-def test_staff_may_read_the_stock_report(request, api_client, shelf, role, expected):
-    assert api_client(request.getfixturevalue(role)).get(REPORT_URL).status_code == expected
+STOCK_REPORT_ENDPOINTS = [("get", REPORT_URL, None, {"manager": 200, "clerk": 200})]
 
 
-@pytest.mark.parametrize("role", ["supplier", "customer"])
-def test_suppliers_and_customers_may_not_read_the_stock_report(request, api_client, shelf, role):
-    assert_error(api_client(request.getfixturevalue(role)).get(REPORT_URL), 403, "permission_denied")
+@pytest.mark.parametrize(
+    ("role", "method", "url", "payload", "expected"), role_matrix(STOCK_REPORT_ENDPOINTS)
+)
+def test_only_staff_may_read_the_stock_report(
+    request, api_client, shelf, role, method, url, payload, expected
+):
+    response = call(api_client(request.getfixturevalue(role)), method, url, payload)
+    if expected == 403:
+        assert_error(response, 403, "permission_denied")
+    else:
+        assert response.status_code == expected, response.content
 
 
 def test_an_anonymous_client_must_authenticate_for_the_stock_report(api_client, shelf):
