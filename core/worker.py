@@ -4,6 +4,8 @@ The worker containers (docker-compose.yml) have no port to probe: each round tou
 file, and the container's healthcheck (`docker/healthcheck.py --heartbeat`) fails when it is old.
 """
 
+import math
+from argparse import ArgumentTypeError
 from collections.abc import Callable
 from pathlib import Path
 from time import sleep
@@ -11,12 +13,23 @@ from time import sleep
 from django.db import close_old_connections
 
 
+def positive_seconds(written: str) -> float:
+    """An --interval as argparse reads it: a refusal it reports as a usage error, not a traceback."""
+    try:
+        seconds = float(written)
+    except ValueError:
+        seconds = math.nan
+    if not 0 < seconds < math.inf:
+        raise ArgumentTypeError(f"{written!r} is not a positive number of seconds")
+    return seconds
+
+
 def add_loop_arguments(parser, *, interval: float) -> None:
     """`--loop`, `--interval` and `--heartbeat`, the same for every command that can be a worker."""
     parser.add_argument("--loop", action="store_true", help="Run a round every --interval until interrupted.")
     parser.add_argument(
         "--interval",
-        type=float,
+        type=positive_seconds,
         default=interval,
         help=f"Seconds between rounds with --loop (default {interval:g}).",
     )
@@ -26,7 +39,10 @@ def add_loop_arguments(parser, *, interval: float) -> None:
 
 
 def repeat(run_round: Callable[[], None], *, interval: float, heartbeat: Path | None = None) -> None:
-    """`run_round()` every `interval` seconds until interrupted, touching `heartbeat` after each."""
+    """`run_round()` every `interval` seconds until interrupted, touching `heartbeat` after each
+    (its folder created first)."""
+    if heartbeat is not None:
+        heartbeat.parent.mkdir(parents=True, exist_ok=True)
     while True:
         # What Django does around each request: a connection the database dropped or that outlived
         # CONN_MAX_AGE is replaced instead of failing the round.

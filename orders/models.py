@@ -67,7 +67,7 @@ class OrderLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} x article {self.article_id}"
+        return f"{self.quantity} x {self.article.sku}"
 
     @property
     def line_total(self):

@@ -19,3 +19,11 @@ class InvalidQuantity(DomainError):
 class InvalidStockLimits(DomainError):
     code = "invalid"
     default_message = "min_quantity cannot be greater than max_quantity."
+
+
+class DeliveryRefused(DomainError):
+    """Every problem of a delivery by SKU at once, in `details["problems"]`: one per line and field
+    at fault, each `{"place", "field", "code", "message"}` (stocks.services.stock_deliver)."""
+
+    code = "delivery_refused"
+    default_message = "Nothing was booked: some lines of the delivery are wrong."

@@ -36,7 +36,7 @@ class Stock(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.article_id}: {self.quantity}"
+        return f"Stock of {self.article}"
 
     @property
     def is_low(self) -> bool:

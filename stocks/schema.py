@@ -1,15 +1,13 @@
 """GraphQL door to stock: levels, low stock, the stock report, the ledger, and deliveries.
 
-Reads go through stocks.selectors and deliveries through stocks.services.stock_restock_many, as in
-the REST API, the admin and `manage.py restock`; this module only parses, calls and shapes.
+Reads go through stocks.selectors and deliveries through stocks.services.stock_deliver, as in
+`manage.py restock` and the admin; this module only parses, calls and shapes.
 """
 
 import graphene
 from django.utils.dateparse import parse_datetime
 from graphene_django import DjangoObjectType
 
-from articles.errors import UnknownSku
-from articles.selectors import article_ids_by_sku
 from core.errors import DomainError
 from core.graphql.arguments import database_id, one_of, text
 from core.graphql.errors import MutationError, graphql_error, mutation_error
@@ -18,13 +16,12 @@ from core.graphql.permissions import allow
 from users.permissions import STOCK_READERS
 
 from . import selectors, services
-from .errors import StockLimitExceeded
+from .errors import DeliveryRefused
 from .models import MAX_UNITS, MovementKind, Stock
 from .models import StockMovement as StockMovementModel
 
 # The most lines one restockMany may book; a longer delivery is split by the client.
 MAX_RESTOCK_ITEMS = 500
-REFERENCE_LENGTH = StockMovementModel._meta.get_field("reference").max_length
 # The stock report's `search`, limited as in the REST API.
 SEARCH_LENGTH = 100
 
@@ -187,62 +184,28 @@ class Query(graphene.ObjectType):
 
 # --- deliveries -----------------------------------------------------------------------------------
 
-# One delivery line: (the path of its input, "" or "items.3."; sku; quantity).
-Line = tuple[str, str, int]
+
+def _input_path(problem: dict) -> str:
+    """Where the problem is in the mutation's input: `sku`, `items.2.quantity`, `reference`."""
+    field = "items" if problem["field"] == "lines" else problem["field"]
+    return f"{problem['place']}.{field}" if problem["place"] else field
 
 
-def _check_input(lines: list[Line], reference: str, ids: dict[str, int]) -> list[MutationError]:
-    errors = []
-    if not reference or len(reference) > REFERENCE_LENGTH:
-        message = f"The reference must be 1 to {REFERENCE_LENGTH} characters."
-        errors.append(MutationError(code="invalid", message=message, field="reference"))
-    if not lines:
-        message = "A delivery has at least one item."
-        errors.append(MutationError(code="invalid", message=message, field="items"))
-    first_seen: dict[str, str] = {}
-    for path, sku, _ in lines:
-        if sku in first_seen:
-            message = f"SKU {sku!r} is already delivered by {first_seen[sku]}."
-            errors.append(MutationError(code="duplicate_sku", message=message, field=f"{path}sku"))
-        elif sku not in ids:
-            errors.append(mutation_error(UnknownSku(f"No article has SKU {sku!r}."), field=f"{path}sku"))
-        first_seen.setdefault(sku, path.rstrip(".") or "sku")
-    return errors
-
-
-def _refusals(error: DomainError, paths: dict[int, str]) -> list[MutationError]:
-    """The service's refusal, one error per line at fault, each pointing at its input."""
-    if isinstance(error, StockLimitExceeded) and "lines" in error.details:
-        return [
-            MutationError(
-                code=error.code,
-                message=f"{line['sku']} holds {line['quantity']}; {line['requested']} more would pass "
-                f"its maximum of {line['max_quantity']}. Nothing was booked.",
-                field=f"{paths[line['article']]}quantity",
-            )
-            for line in error.details["lines"]
-        ]
-    field = next(iter(error.fields), None)
-    if field and error.details.get("article") in paths:
-        field = paths[error.details["article"]] + field
-    return [mutation_error(error, field=field)]
-
-
-def _deliver(lines: list[Line], reference: str, user) -> tuple[list[Stock] | None, list[MutationError]]:
-    """Book every line or none: the new levels in the order of `lines`, or why nothing was booked."""
-    reference = reference.strip()
-    ids = article_ids_by_sku(skus={sku for _, sku, _ in lines})
-    errors = _check_input(lines, reference, ids)
-    if errors:
-        return None, errors
-    quantities = {ids[sku]: quantity for _, sku, quantity in lines}
-    paths = {ids[sku]: path for path, sku, _ in lines}
+def _deliver(lines: list[services.DeliveryLine], reference: str, user) -> tuple[list | None, list]:
+    """Book every line or none (stocks.services.stock_deliver): the new levels in the order of
+    `lines`, or every reason nothing was booked, each pointing at its input (`items.2.sku`)."""
     try:
-        services.stock_restock_many(quantities=quantities, reference=reference, user=user)
+        booked = services.stock_deliver(lines=lines, reference=reference, user=user)
+    except DeliveryRefused as refused:
+        return None, [
+            MutationError(code=problem["code"], message=problem["message"], field=_input_path(problem))
+            for problem in refused.details["problems"]
+        ]
     except DomainError as error:
-        return None, _refusals(error, paths)
-    levels = {stock.article_id: stock for stock in selectors.stock_list().filter(article_id__in=quantities)}
-    return [levels[ids[sku]] for _, sku, _ in lines], []
+        return None, [mutation_error(error)]
+    ids = [stock.article_id for stock in booked]
+    levels = {stock.article_id: stock for stock in selectors.stock_list().filter(article_id__in=ids)}
+    return [levels[article_id] for article_id in ids], []
 
 
 class RestockItem(graphene.InputObjectType):
@@ -268,7 +231,8 @@ class RestockManyPayload(graphene.ObjectType):
 
 def _reference_argument():
     return graphene.String(
-        required=True, description=f"Delivery note or supplier reference, 1 to {REFERENCE_LENGTH} characters."
+        required=True,
+        description=f"Delivery note or supplier reference, 1 to {services.REFERENCE_LENGTH} characters.",
     )
 
 
@@ -284,7 +248,7 @@ class Restock(graphene.Mutation):
 
     @allow(STOCK_READERS)
     def mutate(root, info, sku, quantity, reference):
-        stocks, errors = _deliver([("", sku, quantity)], reference, info.context.user)
+        stocks, errors = _deliver([services.DeliveryLine("", sku, quantity)], reference, info.context.user)
         return RestockPayload(stock=stocks[0] if stocks else None, errors=errors)
 
 
@@ -309,7 +273,7 @@ class RestockMany(graphene.Mutation):
                 f"A delivery holds at most {MAX_RESTOCK_ITEMS} items, not {len(items)}; nothing was booked.",
                 field="items",
             )
-        lines = [(f"items.{index}.", item.sku, item.quantity) for index, item in enumerate(items)]
+        lines = [services.DeliveryLine(f"items.{n}", item.sku, item.quantity) for n, item in enumerate(items)]
         stocks, errors = _deliver(lines, reference, info.context.user)
         return RestockManyPayload(stocks=stocks, errors=errors)
 

@@ -5,20 +5,30 @@ service, so transactions that need overlapping articles queue instead of deadloc
 made on the locked values; the database's CHECK constraints stay as the last line of defence.
 """
 
+import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 
 from articles.models import Article
-from articles.selectors import article_skus
+from articles.selectors import article_ids_by_sku, article_skus
 from core.cache import STOCK, invalidate
 from core.db import atomic_with_retry
 from core.errors import NotFound
 from core.text import clean_text
 
-from .errors import InsufficientStock, InvalidQuantity, InvalidStockLimits, StockLimitExceeded
+from .errors import (
+    DeliveryRefused,
+    InsufficientStock,
+    InvalidQuantity,
+    InvalidStockLimits,
+    StockLimitExceeded,
+)
 from .models import MAX_UNITS, MovementKind, Stock, StockMovement
+
+REFERENCE_LENGTH = StockMovement._meta.get_field("reference").max_length
 
 
 def _check_quantities(quantities: Mapping[int, int], *, minimum: int = 1) -> None:
@@ -198,6 +208,110 @@ def stock_restock_many(*, quantities: Mapping[int, int], reference: str, user) -
 
 def stock_restock(*, article_id: int, quantity: int, reference: str, user) -> Stock:
     return stock_restock_many(quantities={article_id: quantity}, reference=reference, user=user)[0]
+
+
+# --- deliveries by SKU, as people write them -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeliveryLine:
+    """One line of a delivery as it was given: where it comes from ("row 3" of a file, "items.2" of a
+    GraphQL list, "" for a delivery of one line), the SKU, and the quantity as written."""
+
+    place: str
+    sku: str
+    quantity: str | int
+
+
+def _problem(line: DeliveryLine | None, field: str, code: str, message: str) -> dict:
+    return {"place": line.place if line else "", "field": field, "code": code, "message": message}
+
+
+def _whole_units(written: str | int) -> int | None:
+    """The quantity as a number of units from 1 to MAX_UNITS, or None."""
+    if isinstance(written, str) and re.fullmatch(r"[0-9]{1,7}", written.strip()):
+        written = int(written)
+    if isinstance(written, int) and not isinstance(written, bool) and 1 <= written <= MAX_UNITS:
+        return written
+    return None
+
+
+def _input_problems(
+    lines: Sequence[DeliveryLine], reference: str, ids: Mapping[str, int]
+) -> tuple[dict[int, int], list[tuple[int, dict]]]:
+    """The units of the good lines by article id, and every problem of the input with its line's index."""
+    quantities, problems, first_place = {}, [], {}
+    if not 1 <= len(reference) <= REFERENCE_LENGTH:
+        message = f"The reference must be 1 to {REFERENCE_LENGTH} characters."
+        problems.append((-1, _problem(None, "reference", "invalid", message)))
+    if not lines:
+        problems.append((-1, _problem(None, "lines", "invalid", "A delivery has at least one line.")))
+    for index, line in enumerate(lines):
+        units = _whole_units(line.quantity)
+        if not line.sku:
+            problems.append((index, _problem(line, "sku", "invalid", "The SKU is empty.")))
+        elif line.sku in first_place:
+            message = f"SKU {line.sku!r} is already on {first_place[line.sku] or 'another line'}."
+            problems.append((index, _problem(line, "sku", "duplicate_sku", message)))
+        elif line.sku not in ids:
+            message = f"No article has SKU {line.sku!r}."
+            problems.append((index, _problem(line, "sku", "unknown_sku", message)))
+        elif units is not None:
+            quantities[ids[line.sku]] = units
+        first_place.setdefault(line.sku, line.place)
+        if units is None:
+            message = f"The quantity {str(line.quantity)!r} is not a whole number from 1 to {MAX_UNITS}."
+            problems.append((index, _problem(line, "quantity", "invalid_quantity", message)))
+    return quantities, problems
+
+
+@atomic_with_retry
+def _levels_after(quantities: Mapping[int, int]) -> dict[int, Stock]:
+    """The stocks as a delivery would leave them, checked against their capacities; nothing saved."""
+    stocks = _lock(quantities)
+    _check_room(stocks, quantities)
+    for article_id, added in quantities.items():
+        stocks[article_id].quantity += added
+    return stocks
+
+
+def stock_deliver(
+    *, lines: Sequence[DeliveryLine], reference: str, user, dry_run: bool = False
+) -> list[Stock]:
+    """Book a delivery by SKU, every line or none; the new levels in the order of `lines`.
+
+    The door for deliveries people write (GraphQL, `manage.py restock`, the admin): every problem is
+    found at once, each naming its line (an empty, unknown or repeated SKU, a quantity that is not 1
+    to MAX_UNITS units, a line past its article's capacity) or the reference, and raised together as
+    DeliveryRefused. With `dry_run`, the delivery is checked as it would be booked (its rows locked,
+    their capacities read) and the levels it would leave are returned; nothing is saved.
+    """
+    reference = reference.strip()
+    ids = article_ids_by_sku(skus={line.sku for line in lines if line.sku})
+    quantities, problems = _input_problems(lines, reference, ids)
+    levels = {}
+    try:
+        if problems or dry_run:
+            levels = _levels_after(quantities) if quantities else {}
+        else:
+            stocks = stock_restock_many(quantities=quantities, reference=reference, user=user)
+            levels = {stock.article_id: stock for stock in stocks}
+    except StockLimitExceeded as error:
+        index_of = {}  # the line each article's quantity came from: its first
+        for index, line in enumerate(lines):
+            index_of.setdefault(ids.get(line.sku), index)
+        for over in error.details["lines"]:
+            room = over["max_quantity"] - over["quantity"]
+            message = (
+                f"{over['sku']} holds {over['quantity']}; {over['requested']} more would pass "
+                f"its maximum of {over['max_quantity']} ({room} fit)."
+            )
+            index = index_of[over["article"]]
+            problems.append((index, _problem(lines[index], "quantity", error.code, message)))
+    if problems:
+        ordered = [problem for _, problem in sorted(problems, key=lambda problem: problem[0])]
+        raise DeliveryRefused(details={"problems": ordered})
+    return [levels[ids[line.sku]] for line in lines]
 
 
 @atomic_with_retry

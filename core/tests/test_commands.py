@@ -174,8 +174,16 @@ def test_purging_as_a_worker_runs_a_round_an_interval_and_beats_after_each(monke
     monkeypatch.setattr(worker, "sleep", StopAfterRounds(2))
     heartbeat = tmp_path / "heartbeat"
 
-    output = run("purge_idempotency_keys", "--loop", "--interval", "0", "--heartbeat", str(heartbeat))
+    output = run("purge_idempotency_keys", "--loop", "--interval", "1", "--heartbeat", str(heartbeat))
 
     assert output.count("Deleted 0 idempotency key(s)") == 2
     assert output.rstrip().endswith("Stopped.")
     assert heartbeat.exists()
+
+
+@pytest.mark.parametrize("interval", ["0", "-5", "nan", "inf", "soon"])
+def test_a_worker_refuses_an_interval_that_is_not_a_positive_number_of_seconds(monkeypatch, interval):
+    monkeypatch.setattr(worker, "sleep", StopAfterRounds(1))  # were it accepted: one round, not forever
+
+    with pytest.raises(CommandError, match=f"argument --interval: '{interval}' is not a positive number"):
+        run("purge_idempotency_keys", "--loop", "--interval", interval)

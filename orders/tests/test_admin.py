@@ -73,6 +73,8 @@ def test_an_order_page_shows_its_lines_and_nothing_to_edit(clerk, place):
 
     assert response.status_code == 200
     assert b"TEA-4" in response.content
+    assert b"3 x TEA-4" in response.content  # each line's caption names its article by SKU
+    assert b"x article" not in response.content
     assert not response.context["has_change_permission"]
     assert client.post(admin_url(Order, "change", order.pk), {"status": "paid"}).status_code == 403
     assert client.get(admin_url(Order, "add")).status_code == 403

@@ -20,10 +20,10 @@ def test_the_sync_worker_survives_an_unavailable_payments_service_and_beats_afte
     article = stocked_article(quantity=5)
     order_create(customer=customer, lines=[{"article": article.pk, "quantity": 1}], created_by=clerk)
     monkeypatch.setattr(worker, "sleep", StopAfterRounds(3))
-    heartbeat = tmp_path / "heartbeat"
+    heartbeat = tmp_path / "run" / "heartbeat"  # its folder is made by the worker
     output, errors = StringIO(), StringIO()
 
-    arguments = ["--loop", "--interval", "0", "--heartbeat", str(heartbeat)]
+    arguments = ["--loop", "--interval", "1", "--heartbeat", str(heartbeat)]
     call_command("sync_payments", *arguments, stdout=output, stderr=errors)
 
     assert heartbeat.exists()

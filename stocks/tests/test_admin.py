@@ -28,6 +28,20 @@ def test_the_stock_list_costs_the_same_queries_for_5_or_50_rows(request, who, dj
     assert_changelist_queries_flat(client, Stock, ArticleFactory.create_batch, django_assert_num_queries)
 
 
+def test_the_low_column_marks_low_rows_in_red_and_leaves_the_others_blank(clerk, stocked_article):
+    low = stocked_article(2, sku="LOW-1", stock__min_quantity=5)
+    stocked_article(9, sku="FINE-1", stock__min_quantity=5)
+
+    page = logged_in(clerk).get(admin_url(Stock)).content.decode()
+
+    rows = page.split("<tr")
+    low_row, fine_row = (next(row for row in rows if f">{sku}<" in row) for sku in ("LOW-1", "FINE-1"))
+    assert '<span class="low-badge">Low</span>' in low_row and "low-badge" not in fine_row
+    assert "icon-yes.svg" not in page and 'href="/static/core/reports.css"' in page
+    change = logged_in(clerk).get(admin_url(Stock, "change", low.stock.pk)).content.decode()
+    assert f"<h2>Stock of {low}</h2>" in change  # the page names the article, not "id: quantity"
+
+
 @pytest.mark.parametrize("who", ["manager", "clerk"])
 def test_the_ledger_list_costs_the_same_queries_for_5_or_50_lines(
     request, who, manager, django_assert_num_queries
@@ -76,7 +90,9 @@ def test_the_restock_action_books_a_ledger_line_per_article(clerk, stocked_artic
     assert_stock_matches_ledger()
 
 
-def test_the_restock_action_books_nothing_when_one_article_would_pass_its_capacity(clerk, stocked_article):
+def test_the_restock_action_books_nothing_past_a_capacity_and_says_which_article_and_what_fits(
+    clerk, stocked_article
+):
     full = stocked_article(quantity=8, sku="FULL-1", stock__max_quantity=10)
     roomy = stocked_article(quantity=1)
 
@@ -84,7 +100,9 @@ def test_the_restock_action_books_nothing_when_one_article_would_pass_its_capaci
         logged_in(clerk), Stock, "restock", [full.stock, roomy.stock], apply="1", quantity="5", reference="DN"
     )
 
-    assert messages_of(response) == ["Nothing was booked: The stock would pass its maximum quantity."]
+    assert messages_of(response) == [
+        "Nothing was booked: FULL-1 holds 8; 5 more would pass its maximum of 10 (2 fit)."
+    ]
     assert dict(Stock.objects.values_list("article_id", "quantity")) == {full.pk: 8, roomy.pk: 1}
     assert_stock_matches_ledger()
 

@@ -313,12 +313,12 @@ def test_a_refused_restock_answers_a_typed_error_and_writes_nothing(supplier, sh
     assert StockMovement.objects.count() == movements_before
 
 
-def test_a_restock_past_the_capacity_says_by_how_much(supplier, shelf):
+def test_a_restock_past_the_capacity_says_by_how_much_and_what_fits(supplier, shelf):
     payload = GraphQLClient(supplier).execute(RESTOCK, {"sku": "COF-1", "quantity": 38, "reference": "DN"})
     assert payload["restock"]["errors"] == [
         {
             "code": "stock_limit_exceeded",
-            "message": "COF-1 holds 3; 38 more would pass its maximum of 40. Nothing was booked.",
+            "message": "COF-1 holds 3; 38 more would pass its maximum of 40 (37 fit).",
             "field": "quantity",
         }
     ]
@@ -396,6 +396,30 @@ def test_a_delivery_with_one_bad_item_books_nothing_and_names_the_items_at_fault
     assert [(error["code"], error["field"]) for error in result["restockMany"]["errors"]] == errors
     assert quantities() == before
     assert StockMovement.objects.count() == movements_before
+
+
+def test_a_delivery_with_several_kinds_of_bad_items_names_every_one_at_once(supplier, shelf):
+    items = [
+        {"sku": "NOPE-1", "quantity": 1},
+        {"sku": "COF-1", "quantity": 38},
+        {"sku": "TEA-1", "quantity": 0},
+        {"sku": "COF-1", "quantity": 1},
+    ]
+    before = quantities()
+
+    result = GraphQLClient(supplier).execute(RESTOCK_MANY, {"items": items, "reference": ""})
+
+    assert result["restockMany"] == {
+        "stocks": None,
+        "errors": [
+            {"code": "invalid", "field": "reference"},
+            {"code": "unknown_sku", "field": "items.0.sku"},
+            {"code": "stock_limit_exceeded", "field": "items.1.quantity"},
+            {"code": "invalid_quantity", "field": "items.2.quantity"},
+            {"code": "duplicate_sku", "field": "items.3.sku"},
+        ],
+    }
+    assert quantities() == before
 
 
 def test_a_delivery_past_the_capacity_of_every_line_names_each_line(supplier, stocked_article):

@@ -1,26 +1,17 @@
-"""`manage.py restock`: book a delivery, one article or a supplier's CSV file, all or nothing."""
+"""`manage.py restock`: book a delivery, one article or a supplier's CSV file, all or nothing
+(stocks.services.stock_deliver, as GraphQL and the admin), or check it with --dry-run."""
 
 import csv
-import re
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from articles.selectors import article_ids_by_sku
 from core.errors import DomainError
-from stocks.errors import StockLimitExceeded
-from stocks.models import MAX_UNITS, StockMovement
-from stocks.services import stock_restock_many
-
-# (where the line comes from, e.g. "row 3" or "" for the command line; sku; quantity as written)
-Line = tuple[str, str, str]
+from stocks.errors import DeliveryRefused
+from stocks.services import DeliveryLine, stock_deliver
 
 
-def _with_place(place: str, message: str) -> str:
-    return f"{place}: {message}" if place else message
-
-
-def _read_csv(path: Path) -> list[Line]:
+def _read_csv(path: Path) -> list[DeliveryLine]:
     try:
         with path.open(newline="", encoding="utf-8-sig") as file:
             reader = csv.reader(file)
@@ -32,7 +23,7 @@ def _read_csv(path: Path) -> list[Line]:
             for record in reader:
                 cells = [cell.strip() for cell in record] + [""] * len(header)
                 if any(cells):
-                    lines.append((f"row {reader.line_num}", cells[sku_at], cells[quantity_at]))
+                    lines.append(DeliveryLine(f"row {reader.line_num}", cells[sku_at], cells[quantity_at]))
     except OSError as error:
         raise CommandError(f"Cannot read {path}: {error.strerror}.") from None
     except (csv.Error, UnicodeDecodeError) as error:
@@ -42,42 +33,12 @@ def _read_csv(path: Path) -> list[Line]:
     return lines
 
 
-def _quantities(lines: list[Line]) -> tuple[dict[int, int], dict[int, tuple[str, str]]]:
-    """`{article_id: quantity}` and `{article_id: (place, sku)}`, or a CommandError naming every bad line."""
-    ids = article_ids_by_sku(skus={sku for _, sku, _ in lines})
-    quantities, origins, errors, first_place = {}, {}, [], {}
-    for place, sku, written in lines:
-        if not sku:
-            errors.append(_with_place(place, "the sku is empty."))
-        elif sku not in ids:
-            errors.append(_with_place(place, f"unknown sku {sku!r}."))
-        elif sku in first_place:
-            errors.append(_with_place(place, f"sku {sku!r} already appears on {first_place[sku]}."))
-        first_place.setdefault(sku, place)
-        if not re.fullmatch(r"[0-9]+", written) or not 1 <= int(written) <= MAX_UNITS:
-            errors.append(
-                _with_place(place, f"quantity {written!r} is not a whole number from 1 to {MAX_UNITS}.")
-            )
-        elif sku in ids and ids[sku] not in quantities:
-            quantities[ids[sku]] = int(written)
-            origins[ids[sku]] = (place, sku)
-    if errors:
-        raise CommandError("Nothing was booked:\n" + "\n".join(errors))
-    return quantities, origins
-
-
-def _over_capacity(error: StockLimitExceeded, origins: dict[int, tuple[str, str]]) -> str:
-    messages = []
-    for line in error.details["lines"]:
-        place, sku = origins[line["article"]]
-        messages.append(
-            _with_place(
-                place,
-                f"{sku} holds {line['quantity']}; {line['requested']} more would pass "
-                f"its maximum of {line['max_quantity']}.",
-            )
-        )
-    return "Nothing was booked:\n" + "\n".join(messages)
+def _refusal(error: DeliveryRefused) -> str:
+    problems = (
+        f"{problem['place']}: {problem['message']}" if problem["place"] else problem["message"]
+        for problem in error.details["problems"]
+    )
+    return "Nothing was booked:\n" + "\n".join(problems)
 
 
 class Command(BaseCommand):
@@ -96,8 +57,13 @@ class Command(BaseCommand):
             help="Delivery file: header `sku,quantity`, one row per article.",
         )
         parser.add_argument("--reference", help='Delivery reference; default "csv:<file name>" or "manual".')
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Check the delivery as it would be booked, and book nothing.",
+        )
 
-    def handle(self, *args, sku, quantity, csv_path, reference, **options):
+    def handle(self, *args, sku, quantity, csv_path, reference, dry_run, **options):
         if csv_path is not None:
             if sku is not None:
                 raise CommandError("Give either SKU QUANTITY or --csv FILE, not both.")
@@ -105,21 +71,22 @@ class Command(BaseCommand):
         elif sku is None or quantity is None:
             raise CommandError("Give SKU QUANTITY, or --csv FILE.")
         else:
-            lines, reference = [("", sku, quantity)], reference or "manual"
-        longest = StockMovement._meta.get_field("reference").max_length
-        if len(reference) > longest:
-            raise CommandError(f"The reference must be at most {longest} characters.")
-        quantities, origins = _quantities(lines)
+            lines, reference = [DeliveryLine("", sku, quantity)], reference or "manual"
         try:
-            stocks = stock_restock_many(quantities=quantities, reference=reference, user=None)
-        except StockLimitExceeded as error:
-            raise CommandError(_over_capacity(error, origins)) from None
+            stocks = stock_deliver(lines=lines, reference=reference, user=None, dry_run=dry_run)
+        except DeliveryRefused as error:
+            raise CommandError(_refusal(error)) from None
         except DomainError as error:
             raise CommandError(error.message) from None
-        for stock in stocks:
-            _, sku = origins[stock.article_id]
-            self.stdout.write(f"{sku}: +{quantities[stock.article_id]}, now {stock.quantity}")
-        units = sum(quantities.values())
+        if options["verbosity"] == 0:
+            return
+        state = "would be" if dry_run else "now"
+        for line, stock in zip(lines, stocks, strict=True):
+            self.stdout.write(f"{line.sku}: +{int(line.quantity)}, {state} {stock.quantity}")
+        units = sum(int(line.quantity) for line in lines)
+        summary = f"{len(stocks)} line(s), {units} unit(s), reference {reference!r}"
         self.stdout.write(
-            self.style.SUCCESS(f"Booked {len(stocks)} line(s), {units} unit(s), reference {reference!r}.")
+            self.style.SUCCESS(
+                f"Checked {summary}: nothing was booked (--dry-run)." if dry_run else f"Booked {summary}."
+            )
         )
