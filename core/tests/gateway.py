@@ -7,6 +7,7 @@ what is wrong, so that a failure names every faulty route at once.
 
 import fnmatch
 import re
+import subprocess
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,32 @@ from django.urls.resolvers import URLResolver
 from scripts.gateway import PAYMENTS_HOST, STORE_HOST
 
 REPO = Path(__file__).resolve().parents[2]
-SCHEMA_FOLDER = REPO.parent / "shared" / "krakend-schema"
+
+
+def _shared_folders() -> list[Path]:
+    """Where the read-only `shared/` folder may be: beside the repository, or, for a clone made
+    elsewhere (CI's), beside the repository it was cloned from."""
+    places = [REPO.parent / "shared"]
+    origin = subprocess.run(
+        ["git", "-C", str(REPO), "config", "--get", "remote.origin.url"], capture_output=True, text=True
+    ).stdout.strip()
+    origin = origin.removeprefix("file://")
+    if origin.startswith("/"):
+        places.append(Path(origin).parent / "shared")
+    return places
+
+
+SHARED_PLACES = _shared_folders()
+SHARED = next((place for place in SHARED_PLACES if place.is_dir()), SHARED_PLACES[0])
+SCHEMA_FOLDER = SHARED / "krakend-schema"
+
+
+def schema_missing(path: Path) -> str:
+    """The failure of a test that needs KrakenD's schema (from `shared/`) and has not got it."""
+    looked = " or ".join(str(place) for place in SHARED_PLACES)
+    return f"{path} is absent: KrakenD's schema comes from the shared folder, looked for at {looked}"
+
+
 KRAKEND_VERSION = "v2.13"
 SCHEMA_URL = f"https://www.krakend.io/schema/{KRAKEND_VERSION}/krakend.json"
 

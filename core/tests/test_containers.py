@@ -21,10 +21,12 @@ from django.conf import settings
 from django.core.files.storage import storages
 from django.http.request import validate_host
 
+from . import gateway
+
 REPO = Path(settings.BASE_DIR)
 COMPOSE_FILE = REPO / "docker-compose.yml"
 ENV_EXAMPLE = REPO / ".env.example"
-KRAKEND_SCHEMA_README = REPO.parent / "shared" / "krakend-schema" / "README.md"
+KRAKEND_SCHEMA_README = gateway.SCHEMA_FOLDER / "README.md"
 GATEWAY = "krakend"
 APP_SERVICES = ("store", "payments")
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|_AUTH$")
@@ -155,8 +157,7 @@ def test_images_are_pinned_and_shared_by_both_services(config):
 def test_the_gateway_image_is_the_krakend_version_of_the_vendored_schema(config):
     if not KRAKEND_SCHEMA_README.exists():
         pytest.fail(
-            f"{KRAKEND_SCHEMA_README} is absent: KrakenD's schema comes from the shared folder beside the"
-            " repository (../shared/krakend-schema); without it the gateway image cannot be checked"
+            f"{gateway.schema_missing(KRAKEND_SCHEMA_README)}; without it the image cannot be checked"
         )
     version = re.search(r"Version folder: `v([\d.]+)`", KRAKEND_SCHEMA_README.read_text()).group(1)
 

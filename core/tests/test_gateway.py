@@ -97,10 +97,7 @@ def needs_auth(django_db_setup, django_db_blocker, program_routes):
 @pytest.fixture(scope="module")
 def schema_validator():
     if not SCHEMA_FILE.exists():
-        pytest.fail(
-            f"{SCHEMA_FILE} is absent: KrakenD's schema comes from the shared folder beside the repository"
-            " (../shared/krakend-schema); without it krakend.json cannot be checked"
-        )
+        pytest.fail(gateway.schema_missing(SCHEMA_FILE) + "; without it krakend.json cannot be checked")
     schema = json.loads(SCHEMA_FILE.read_text())
 
     def no_network(uri):
