@@ -14,7 +14,7 @@ from orders.api.reports import BestSellersView, TopCustomersView
 from orders.api.views import OrderViewSet
 from stocks.api.reports import StockReportView
 from stocks.api.views import StockMovementViewSet, StockViewSet
-from store_manager.schema import schema
+from store_manager.schema import GRAPHIQL_STARTERS, schema
 from users.api.views import ObtainTokenView, UserViewSet
 
 router = DefaultRouter()
@@ -43,7 +43,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api-auth/", include("rest_framework.urls")),
-    path("graphql/", StoreGraphQLView.as_view(schema=schema), name="graphql"),
+    path("graphql/", StoreGraphQLView.as_view(schema=schema, starters=GRAPHIQL_STARTERS), name="graphql"),
     path("health/", core_views.liveness, name="health"),
     path("health/ready/", readiness, name="health-ready"),
 ]

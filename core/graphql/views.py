@@ -15,6 +15,7 @@
 """
 
 import functools
+from collections.abc import Mapping
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -56,6 +57,14 @@ def _csrf_failure(request) -> str | None:
 class StoreGraphQLView(GraphQLView):
     graphiql = True
     validation_rules = VALIDATION_RULES
+    starters: Mapping[str, str] = {}  # role -> the query GraphiQL opens on for it
+
+    def __init__(self, *, starters: Mapping[str, str] | None = None, **options):
+        super().__init__(**options)
+        self.starters = starters or {}
+
+    def render_graphiql(self, request, **data):
+        return super().render_graphiql(request, starter=self.starters.get(request.user.role, ""), **data)
 
     @classmethod
     def as_view(cls, **initkwargs):

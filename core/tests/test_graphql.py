@@ -195,6 +195,30 @@ def test_graphiql_is_served_to_logged_in_users_from_our_own_static_files(request
     assert 'name="csrfmiddlewaretoken"' in page
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("role", "opens_on"),
+    [
+        (Role.SUPPLIER, "mutation Deliver"),
+        (Role.CLERK, "stockReport(isLow: true)"),
+        (Role.MANAGER, "stockReport"),
+    ],
+)
+def test_graphiql_opens_on_a_starter_query_that_runs_for_the_role(request, role, opens_on):
+    client = Client()
+    client.force_login(request.getfixturevalue(role))
+
+    page = client.get(URL, headers={"Accept": "text/html"}).content.decode()
+
+    starter = json.loads(
+        re.search(r'<script id="graphiql-starter" type="application/json">(.*?)</script>', page)[1]
+    )
+    assert opens_on in starter
+    first_operation = re.search(r"(query \w+ \{.*?\n\})", starter, re.DOTALL)[1]
+    answer = client.post(URL, {"query": first_operation}, content_type="application/json").json()
+    assert "errors" not in answer and answer["data"]
+
+
 def test_an_anonymous_browser_is_sent_to_the_login_page():
     response = Client().get(URL, headers={"Accept": "text/html"})
     assert response.status_code == 302
