@@ -40,12 +40,16 @@ class ArticleAdmin(ServiceAdmin):
     def stock_level(self, article: Article) -> str:
         stock = article.stock
         url = reverse("admin:stocks_stock_change", args=[article.pk], current_app=self.admin_site.name)
+        ledger = reverse("admin:stocks_stockmovement_changelist", current_app=self.admin_site.name)
         return format_html(
-            '<a href="{}">{} units</a> (reorder at {}, capacity {})',
+            '<a href="{}">{} units</a> (reorder at {}, capacity {}) &middot; '
+            '<a href="{}?article={}">its ledger</a>',
             url,
             stock.quantity,
             stock.min_quantity,
             "none" if stock.max_quantity is None else stock.max_quantity,
+            ledger,
+            article.pk,
         )
 
     def save_model(self, request, obj, form, change):

@@ -55,7 +55,7 @@ class OrderAdmin(ServiceAdmin):
         "updated_at",
     )
     inlines = [OrderLineInline]
-    actions = [*ServiceAdmin.actions, "cancel_orders"]
+    actions = [*ServiceAdmin.actions, "cancel_orders", "request_payments"]
 
     def has_add_permission(self, request):
         return False
@@ -75,6 +75,17 @@ class OrderAdmin(ServiceAdmin):
             lambda order: services.order_cancel(order_id=order.pk, user=request.user),
             label=lambda order: f"Order #{order.pk}",
             done=lambda count: f"Cancelled {count} order(s); their stock was returned.",
+        )
+
+    @admin.action(description="Request the payment of selected orders", permissions=["cancel"])
+    def request_payments(self, request, queryset):
+        """For orders placed while payments was down: the same call as `POST orders/{id}/payment/`."""
+        self.apply_each(
+            request,
+            queryset,
+            lambda order: services.order_request_payment(order_id=order.pk),
+            label=lambda order: f"Order #{order.pk}",
+            done=lambda count: f"{count} order(s) have their payment.",
         )
 
     def delete_model(self, request, obj):

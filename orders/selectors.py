@@ -105,6 +105,19 @@ def order_top_customers(
     return _cached_sales_report("top-customers", _top_customers, limit=limit, since=since, until=until)
 
 
+def order_day_summary(*, since: datetime) -> dict:
+    """The back office's day at a glance, in one query: the orders placed since `since`, the money of
+    those of them paid (and not refunded, as in the sales reports), and every order still waiting
+    for its payment."""
+    placed = Q(created_at__gte=since)
+    kept = Q(status=OrderStatus.PAID) & ~Q(payment_status=PaymentStatus.REFUNDED)
+    return Order.objects.aggregate(
+        placed=Count("id", filter=placed),
+        sales=Sum("total", filter=placed & kept, default=Decimal("0.00")),
+        unpaid=Count("id", filter=Q(status=OrderStatus.PENDING)),
+    )
+
+
 def order_ids_to_sync(*, limit: int, max_age_days: int | None = None) -> list[int]:
     """The orders whose payment the store may be wrong about, newest first, at most `limit`.
 

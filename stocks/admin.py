@@ -8,6 +8,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from core.admin import ReadOnlyAdmin, ServiceAdmin
@@ -41,15 +43,35 @@ class RestockForm(forms.Form):
     reference = forms.CharField(max_length=200, help_text="Delivery note or supplier reference.")
 
 
+class CountForm(forms.Form):
+    """An inventory count: the units found on the shelf for each selected article."""
+
+    reason = forms.CharField(max_length=200, initial="inventory count", help_text="Kept in the ledger.")
+
+    def __init__(self, *args, stocks, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stocks = list(stocks)
+        for stock in self.stocks:
+            self.fields[f"counted_{stock.article_id}"] = forms.IntegerField(
+                label=f"{stock.article} (now {stock.quantity})",
+                min_value=0,
+                max_value=MAX_UNITS,
+                initial=stock.quantity,
+            )
+
+    def counted(self, stock: Stock) -> int:
+        return self.cleaned_data[f"counted_{stock.article_id}"]
+
+
 @admin.register(Stock)
 class StockAdmin(ServiceAdmin):
     list_display = ("sku", "name", "quantity", "min_quantity", "max_quantity", "is_low")
     list_filter = (LowStockFilter, "article__is_active")
     search_fields = ("article__sku", "article__name")
     list_select_related = ("article",)
-    fields = ("article", "quantity", "min_quantity", "max_quantity", "updated_at")
-    readonly_fields = ("article", "quantity", "updated_at")
-    actions = ["restock"]
+    fields = ("article", "quantity", "ledger", "min_quantity", "max_quantity", "updated_at")
+    readonly_fields = ("article", "quantity", "ledger", "updated_at")
+    actions = ["restock", "count"]
 
     class Media:
         css = {"all": ["core/reports.css"]}
@@ -76,6 +98,13 @@ class StockAdmin(ServiceAdmin):
     def is_low(self, stock: Stock) -> str:
         return LOW_BADGE if stock.is_low else ""
 
+    @admin.display(description="ledger")
+    def ledger(self, stock: Stock) -> str:
+        url = reverse("admin:stocks_stockmovement_changelist", current_app=self.admin_site.name)
+        return format_html(
+            '<a href="{}?article={}">Every movement of {}</a>', url, stock.article_id, stock.article.sku
+        )
+
     def save_model(self, request, obj, form, change):
         services.stock_set_limits(
             article_id=obj.article_id,
@@ -88,15 +117,8 @@ class StockAdmin(ServiceAdmin):
         """Asks the quantity and reference, then books them for every selected article, all or none."""
         form = RestockForm(request.POST if "apply" in request.POST else None)
         if not form.is_valid():
-            context = {
-                **self.admin_site.each_context(request),
-                "title": "Restock",
-                "opts": self.opts,
-                "form": form,
-                "stocks": queryset,
-                "action_checkbox_name": ACTION_CHECKBOX_NAME,
-            }
-            return TemplateResponse(request, "admin/stocks/stock/restock.html", context)
+            intro = "Book one delivery for these articles: all of it, or nothing."
+            return self._action_page(request, "restock", "Restock", intro, form, queryset, list_stocks=True)
         quantity = form.cleaned_data["quantity"]
         lines = [services.DeliveryLine("", stock.article.sku, quantity) for stock in queryset]
         try:
@@ -110,6 +132,39 @@ class StockAdmin(ServiceAdmin):
         else:
             self.message_user(request, f"Restocked {len(lines)} article(s).", messages.SUCCESS)
         return None
+
+    @admin.action(description="Count selected articles (inventory)", permissions=["change"])
+    def count(self, request, queryset):
+        """Asks the units found for each selected article; books the differences in the ledger."""
+        form = CountForm(request.POST if "apply" in request.POST else None, stocks=queryset)
+        if not form.is_valid():
+            intro = "Enter the units counted on the shelf; each difference is booked as an adjustment."
+            return self._action_page(request, "count", "Count", intro, form, queryset, list_stocks=False)
+        reason = form.cleaned_data["reason"]
+        self.apply_each(
+            request,
+            form.stocks,
+            lambda stock: services.stock_adjust(
+                article_id=stock.article_id, quantity=form.counted(stock), reason=reason, user=request.user
+            ),
+            label=lambda stock: str(stock.article),
+            done=lambda count: f"Counted {count} article(s).",
+        )
+        return None
+
+    def _action_page(self, request, action, title, intro, form, stocks, *, list_stocks):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "intro": intro,
+            "action": action,
+            "opts": self.opts,
+            "form": form,
+            "stocks": stocks,
+            "list_stocks": list_stocks,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/stocks/stock/action.html", context)
 
 
 @admin.register(StockMovement)

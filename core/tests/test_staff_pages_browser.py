@@ -4,7 +4,9 @@ pages make goes to the gateway; nothing else is reached. The screenshots are kep
 temporary files (and in var/screenshots/ for a person to look at).
 """
 
+import re
 import shutil
+from urllib.parse import urlencode
 
 from playwright.sync_api import expect
 
@@ -56,6 +58,9 @@ def test_a_manager_logs_in_restocks_reads_the_report_and_queries_graphql_through
         page.click("input[type=submit]")
         expect(page).to_have_url(f"{gateway}/admin/")
         expect(page.locator("#user-tools")).to_contain_text("manager")
+        expect(page.locator(".store-dashboard dt")).to_have_text(
+            ["Low stock", "Orders today", "Paid today", "Unpaid orders"]
+        )
         shot("admin-index")
 
         # A delivery of 3 units for one article, booked with the admin's restock action.
@@ -70,6 +75,8 @@ def test_a_manager_logs_in_restocks_reads_the_report_and_queries_graphql_through
         expect(page.locator(".messagelist")).to_contain_text("Restocked 1 article(s).")
         expect(page).to_have_url(f"{gateway}/admin/stocks/stock/?q={before['sku']}")
         shot("admin-restocked")
+        page.goto(f"{gateway}/admin/stocks/stock/?low=yes")
+        shot("admin-low-stock")
 
         page.goto(f"{gateway}/admin/reports/stock/")
         expect(page.locator("#stock-chart svg.bar-chart")).to_be_visible()
@@ -82,6 +89,8 @@ def test_a_manager_logs_in_restocks_reads_the_report_and_queries_graphql_through
         page.locator(".graphiql-query-editor .CodeMirror").evaluate(
             "(editor, query) => editor.CodeMirror.setValue(query)", query
         )
+        # GraphiQL has read the new query (the address follows the editor) before it is run.
+        expect(page).to_have_url(re.compile(re.escape(urlencode({"query": query}))))
         page.locator(".graphiql-execute-button").click()
         expect(page.locator(".graphiql-response")).to_contain_text(f'"quantity": {before["quantity"] + 3}')
         shot("graphiql")

@@ -16,6 +16,8 @@ from stocks.tests.invariants import assert_stock_matches_ledger
 from users.models import Role
 from users.tests.factories import UserFactory
 
+from .payments_stub import payment_json, stub_server
+
 pytestmark = pytest.mark.django_db
 
 
@@ -136,3 +138,33 @@ def test_deleting_selected_orders_keeps_the_paid_ones_and_logs_only_real_deletio
     assert list(Order.objects.values_list("pk", flat=True)) == [paid.pk]
     logged = LogEntry.objects.filter(action_flag=DELETION).values_list("object_id", flat=True)
     assert list(logged) == [str(pending.pk)]
+
+
+def test_requesting_the_payment_of_selected_orders_gives_pending_ones_theirs_and_names_the_others(
+    clerk, place, settings
+):
+    pending, cancelled = place(), place(status=OrderStatus.CANCELLED)
+
+    with stub_server() as payments:
+        payments.behaviour.status = 201
+        payments.behaviour.body = payment_json(id=77, order_id=pending.pk, amount=str(pending.total))
+        settings.PAYMENTS_URL = payments.url
+        response = run_action(logged_in(clerk), Order, "request_payments", [pending, cancelled])
+
+    assert messages_of(response) == [
+        f"Order #{cancelled.pk}: Order {cancelled.pk} is cancelled; only a pending order can be paid.",
+        "1 order(s) have their payment.",
+    ]
+    assert [request.headers["Idempotency-Key"] for request in payments.received] == [f"order-{pending.pk}"]
+    assert Order.objects.get(pk=pending.pk).payment_id == 77
+    assert Order.objects.get(pk=cancelled.pk).payment_id is None
+
+
+def test_requesting_payments_while_payments_is_down_says_so_and_changes_nothing(clerk, place):
+    pending = place()
+
+    response = run_action(logged_in(clerk), Order, "request_payments", [pending])
+
+    [message] = messages_of(response)
+    assert message.startswith(f"Order #{pending.pk}: ") and "payments" in message.lower()
+    assert Order.objects.get(pk=pending.pk).payment_id is None

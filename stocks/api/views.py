@@ -44,6 +44,12 @@ class StockViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def get_queryset(self):
         return selectors.stock_list()
 
+    def get_serializer_class(self):
+        """Each action's own input, so that the browsable API's form and OPTIONS describe it: they ask
+        with the request's method changed to the form's, so the action is the one that method routes."""
+        action = self.action_map.get(self.request.method.lower(), self.action)
+        return {"restock": RestockSerializer, "adjust": AdjustSerializer}.get(action, StockSerializer)
+
     @extend_schema(responses={200: StockSerializer, 304: OpenApiResponse(description="Not modified.")})
     def retrieve(self, request, article_id=None):
         """One article's stock level, served from Redis until a stock write commits (ETag aware)."""
@@ -66,7 +72,7 @@ class StockViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def restock(self, request, article_id=None):
         """Book a delivery: adds `quantity` units, up to the capacity."""
         stock = self.get_object()
-        serializer = RestockSerializer(data=request.data)
+        serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.stock_restock(article_id=stock.article_id, user=request.user, **serializer.validated_data)
         return self._stock_response(stock.article_id)
@@ -76,7 +82,7 @@ class StockViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def adjust(self, request, article_id=None):
         """Record an inventory count: the quantity becomes the counted one."""
         stock = self.get_object()
-        serializer = AdjustSerializer(data=request.data)
+        serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.stock_adjust(article_id=stock.article_id, user=request.user, **serializer.validated_data)
         return self._stock_response(stock.article_id)

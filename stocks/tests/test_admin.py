@@ -1,5 +1,7 @@
 import pytest
+from django.urls import reverse
 
+from articles.models import Article
 from articles.tests.factories import ArticleFactory
 from core.tests.admin_pages import (
     admin_url,
@@ -172,3 +174,71 @@ def test_the_ledger_is_searched_by_sku_and_reference(clerk, manager):
 
     assert [m.article_id for m in by_sku] == [tea.pk]
     assert [m.article_id for m in by_reference] == [mug.pk]
+
+
+def test_a_stock_page_and_its_article_page_link_to_its_ledger_and_report_rows_to_the_stock_page(
+    clerk, manager, stocked_article
+):
+    tea, other = stocked_article(7, sku="TEA-1"), stocked_article(3, sku="OTHER-1")
+    client = logged_in(manager)
+    ledger = f'{admin_url(StockMovement)}?article={tea.pk}"'
+
+    assert ledger in client.get(admin_url(Stock, "change", tea.stock.pk)).content.decode()
+    assert ledger in client.get(admin_url(Article, "change", tea.pk)).content.decode()
+    listed = client.get(f"{admin_url(StockMovement)}?article={tea.pk}").context["cl"].result_list
+    assert {movement.article_id for movement in listed} == {tea.pk}
+    assert other.pk not in {movement.article_id for movement in listed}
+    report = logged_in(clerk).get(reverse("admin-reports-stock")).content.decode()
+    assert f'<a href="{admin_url(Stock, "change", tea.pk)}">TEA-1</a>' in report
+
+
+def test_the_count_action_asks_each_articles_units_and_books_the_differences_as_adjustments(
+    clerk, stocked_article
+):
+    tea = stocked_article(7, sku="TEA-1")
+    mug = stocked_article(3, sku="MUG-1", stock__max_quantity=5)
+    client = logged_in(clerk)
+
+    form = run_action(client, Stock, "count", [tea.stock, mug.stock])
+    assert form.status_code == 200 and f'name="counted_{tea.pk}" value="7"' in form.content.decode()
+    response = run_action(
+        client,
+        Stock,
+        "count",
+        [tea.stock, mug.stock],
+        apply="1",
+        reason="count of 2 Dec",
+        **{f"counted_{tea.pk}": "5", f"counted_{mug.pk}": "9"},
+    )
+
+    assert messages_of(response) == [
+        f"{mug}: The counted quantity 9 passes the maximum of 5.",
+        "Counted 1 article(s).",
+    ]
+    assert dict(Stock.objects.values_list("article_id", "quantity")) == {tea.pk: 5, mug.pk: 3}
+    counted = StockMovement.objects.get(kind=MovementKind.ADJUSTMENT)
+    assert (counted.article_id, counted.delta, counted.reference, counted.user) == (
+        tea.pk,
+        -2,
+        "count of 2 Dec",
+        clerk,
+    )
+    assert_stock_matches_ledger()
+
+
+def test_the_count_form_refuses_a_negative_count_and_books_nothing(clerk, stocked_article):
+    tea = stocked_article(7, sku="TEA-1")
+
+    response = run_action(
+        logged_in(clerk),
+        Stock,
+        "count",
+        [tea.stock],
+        apply="1",
+        reason="count",
+        **{f"counted_{tea.pk}": "-1"},
+    )
+
+    assert response.status_code == 200 and response.context["form"].errors
+    assert Stock.objects.get(article=tea).quantity == 7
+    assert not StockMovement.objects.filter(kind=MovementKind.ADJUSTMENT).exists()

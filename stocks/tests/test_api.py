@@ -319,3 +319,20 @@ def test_the_stock_and_movement_lists_issue_the_same_queries_for_any_page_size(a
     }
     print(f"stock list queries (page_size 5, 50): {counts}")
     assert all(small == large for small, large in counts.values())
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("action", "fields"), [("restock", {"quantity", "reference"}), ("adjust", {"quantity", "reason"})]
+)
+def test_options_and_the_browsable_form_of_an_action_describe_its_own_input(
+    api_client, manager, article, action, fields
+):
+    client = api_client(manager)
+    url = f"{STOCKS_URL}{article.pk}/{action}/"
+
+    described = client.options(url).json()["actions"]["POST"]
+    page = client.get(url, HTTP_ACCEPT="text/html").content.decode()
+
+    assert set(described) == fields
+    assert "min_quantity" not in page and all(f"&quot;{field}&quot;" in page for field in fields)

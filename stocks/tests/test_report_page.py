@@ -61,7 +61,7 @@ def test_low_stock_rows_are_highlighted_in_the_table_and_the_chart(clerk, stocke
 
     html = response.text
     assert html.count('<tr class="low">') == 1
-    assert html.index('<tr class="low">') < html.index("LOW-1</td>") < html.index("OK-1</td>")
+    assert html.index('<tr class="low">') < html.index("LOW-1</a></td>") < html.index("OK-1</a></td>")
     assert [(bar.label, bar.highlight) for bar in response.context["stock_chart"].bars] == [
         ("LOW-1", True),
         ("OK-1", False),

@@ -1,8 +1,8 @@
 // Renders GraphiQL on the /graphql/ page. Requests are sent with the session cookie and the page's
 // CSRF token, which Django requires of session-authenticated POSTs.
 //
-// A link opens on its query: `?query=` (with `variables` and `operationName`), as graphene's own
-// page does, and the address follows the editors so that it can be shared. Without one, the page
+// A link opens on its query: `?query=` (and `variables`), as graphene's own page does, and the
+// address follows the editors so that it can be shared. Without one, the page
 // opens on this browser's last query, or the first time on the starter query of the user's role.
 (function () {
   "use strict";
@@ -34,10 +34,8 @@
       defaultQuery: starter,
       query: link.get("query") || undefined,
       variables: link.get("variables") || undefined,
-      operationName: link.get("operationName") || undefined,
       onEditQuery: follow("query"),
       onEditVariables: follow("variables"),
-      onEditOperationName: follow("operationName"),
     }),
     root
   );
