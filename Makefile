@@ -11,7 +11,7 @@ SERVICES := $(PYTHON) -m scripts.services
 help:
 	@echo "make run     install everything, migrate and seed SQLite, serve the store on http://$(HOST):$(STORE_PORT)"
 	@echo "             and the payments service on http://$(HOST):$(PAYMENTS_PORT)"
-	@echo "make test    ruff, then the store's tests against MariaDB and Redis (DATABASE_URL, REDIS_URL),"
+	@echo "make test    ruff and the import contracts, then the store's tests against MariaDB and Redis (DATABASE_URL, REDIS_URL),"
 	@echo "             then the payments service's tests against MariaDB (PAYMENTS_DATABASE_URL); starts"
 	@echo "             throwaway servers on loopback for the URLs nothing answers on, and stops them after;"
 	@echo "             installs Debian's mariadb-server, redis-server and chromium where they are missing"
@@ -50,6 +50,7 @@ test: install-test
 test-suites:
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
+	.venv/bin/lint-imports --no-cache
 	$(PYTHON) -m pytest --create-db $(PYTEST_ARGS)
 	$(PYTHON) -m pytest --create-db --ds=store_manager.settings.payments_test payments/tests
 

@@ -19,8 +19,6 @@ from .models import IdempotencyKey
 admin.site.site_header = "Store Manager"
 admin.site.site_title = "Store Manager"
 admin.site.index_title = "Back office"
-# The index with a link to the report page (core/admin_reports.py) for staff allowed to see it.
-admin.site.index_template = "admin/store_index.html"
 
 
 class ServiceAdmin(admin.ModelAdmin):

@@ -17,14 +17,18 @@ serves (ALLOWED_HOSTS), so Django would refuse every scrape.
 """
 
 import hmac
+import logging
 import os
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_safe
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, multiprocess
 from prometheus_client.exposition import choose_encoder
+
+logger = logging.getLogger(__name__)
 
 # From a cached read (about a millisecond) to a call to payments at its timeouts.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -78,6 +82,15 @@ def _authorized(request, token: str) -> bool:
 
 
 METRICS_PATH = "/metrics"
+# Gauges of the store's state (low stock, readiness) set just before each scrape, by the apps that
+# own them (`before_scrape` in their AppConfig.ready): what a counter cannot tell.
+BEFORE_SCRAPE: list[Callable[[], None]] = []
+
+
+def before_scrape(refresh: Callable[[], None]) -> Callable[[], None]:
+    if refresh not in BEFORE_SCRAPE:
+        BEFORE_SCRAPE.append(refresh)
+    return refresh
 
 
 class MetricsEndpointMiddleware:
@@ -104,6 +117,11 @@ def metrics_view(request):
             status_code=401, code="not_authenticated", message="The metrics need the metrics token."
         )
         return JsonResponse(body, status=401, headers={"WWW-Authenticate": "Bearer"})
+    for refresh in BEFORE_SCRAPE:
+        try:
+            refresh()
+        except Exception:  # a gauge left as it was must not cost the other metrics their scrape
+            logger.exception("metrics: %s failed", refresh.__qualname__)
     registry = REGISTRY
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()

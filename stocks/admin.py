@@ -1,14 +1,17 @@
 """Stock levels and the stock ledger in the admin.
 
-Quantities change only through stocks.services: the "Restock" action books deliveries, the change
-page edits the limits; the ledger is read-only.
+Quantities change only through stocks.services: the "Restock" action and the delivery import
+(admin_import.py) book deliveries, the "Count" action books an inventory, the change page edits the
+limits; the ledger is read-only.
 """
+
+from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
@@ -16,6 +19,7 @@ from core.admin import ReadOnlyAdmin, ServiceAdmin
 from core.errors import DomainError
 
 from . import selectors, services
+from .admin_import import import_delivery
 from .errors import DeliveryRefused
 from .models import LOW_STOCK, MAX_UNITS, Stock, StockMovement
 
@@ -78,6 +82,10 @@ class StockAdmin(ServiceAdmin):
 
     def get_queryset(self, request):
         return selectors.stock_list()
+
+    def get_urls(self):
+        page = self.admin_site.admin_view(partial(import_delivery, self))
+        return [path("import-delivery/", page, name="stocks_stock_import_delivery"), *super().get_urls()]
 
     def has_add_permission(self, request):
         return False

@@ -25,7 +25,7 @@ from core.errors import NotFound
 from core.text import clean_text
 from users.models import Role
 
-from .models import MovementKind, Stock, StockMovement
+from .models import LOW_STOCK, MovementKind, Stock, StockMovement
 
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 CENT = Decimal("0.01")
@@ -134,6 +134,11 @@ def stock_report(
     return cached_json(
         namespaces=(STOCK,), key=f"stock-report:{digest}", compute=lambda: _stock_report(**filters)
     )
+
+
+def stock_low_count() -> int:
+    """How many active articles are at or below their reorder point, in one COUNT (the metrics' gauge)."""
+    return Stock.objects.filter(LOW_STOCK, article__is_active=True).count()
 
 
 def stock_low_list() -> list[dict]:

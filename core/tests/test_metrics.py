@@ -15,6 +15,7 @@ import requests
 from django.conf import settings
 from prometheus_client import REGISTRY
 
+from core import metrics as core_metrics
 from orders.errors import PaymentServiceUnavailable
 from orders.payments_client import CircuitBreaker, PaymentsClient
 from orders.services import order_cancel, order_create, order_mark_paid
@@ -31,6 +32,7 @@ NAMED_METRICS = (
     "payments_client_failures_total",
     "payments_circuit_state",
     "payments_circuit_opened_total",
+    "stock_low_articles",
 )
 
 
@@ -100,6 +102,30 @@ def test_a_made_up_http_method_is_counted_as_other(client):
     assert client.generic("BREW", "/health/").status_code == 405
 
     assert requests_of("health", method="other", status=405) == before + 1
+
+
+@pytest.mark.django_db
+def test_the_low_stock_gauge_counts_the_active_articles_to_reorder_at_each_scrape(client, stocked_article):
+    stocked_article(2, sku="LOW-1", stock__min_quantity=5)
+    stocked_article(9, sku="FINE-1", stock__min_quantity=5)
+    stocked_article(0, sku="GONE-1", stock__min_quantity=5, is_active=False)
+    client.get("/metrics")
+    assert sample("stock_low_articles") == 1
+
+    stocked_article(1, sku="LOW-2", stock__min_quantity=5)
+
+    assert "stock_low_articles 2.0" in client.get("/metrics").content.decode()
+
+
+def test_a_gauge_that_cannot_be_refreshed_leaves_the_other_metrics_scraped(client, monkeypatch):
+    def broken():
+        raise RuntimeError("no database")
+
+    monkeypatch.setattr(core_metrics, "BEFORE_SCRAPE", [broken])
+
+    response = client.get("/metrics")
+
+    assert response.status_code == 200 and "http_request_duration_seconds" in response.content.decode()
 
 
 def test_prometheus_scraping_a_replica_at_its_address_is_answered(client, settings):

@@ -139,3 +139,18 @@ def test_the_payment_doors_document_their_answers(schema):
     assert "payments_unavailable" in cancel["503"]["description"]
     order = schema["components"]["schemas"]["Order"]["properties"]["payment"]
     assert order["nullable"] is True
+
+
+def test_component_names_read_well_and_every_write_shows_an_example_body(schema):
+    assert not [name for name in schema["components"]["schemas"] if name.endswith("RequestRequest")]
+    writes = {
+        ("post", "/api/v1/auth/token/"): "CredentialsRequest",
+        ("post", "/api/v1/orders/"): "OrderCreateRequest",
+        ("post", "/api/v1/stocks/{article_id}/restock/"): "RestockRequest",
+        ("post", "/api/v1/stocks/{article_id}/adjust/"): "AdjustRequest",
+    }
+    for (method, path), component in writes.items():
+        body = schema["paths"][path][method]["requestBody"]["content"]["application/json"]
+        assert body["schema"]["$ref"] == f"#/components/schemas/{component}", path
+        [example] = body["examples"].values()
+        assert set(example["value"]) == set(schema["components"]["schemas"][component]["required"]), path

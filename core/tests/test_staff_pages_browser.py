@@ -28,7 +28,9 @@ def stock_of(stack, token) -> dict:
     return answer.json()
 
 
-def test_a_manager_logs_in_restocks_reads_the_report_and_queries_graphql_through_the_gateway(stack, tmp_path):
+def test_a_manager_restocks_imports_a_delivery_reads_the_report_and_queries_graphql_through_the_gateway(
+    stack, tmp_path
+):
     token = stack.token("manager")
     before = stock_of(stack, token)
     gateway = stack.gateway_url
@@ -78,6 +80,19 @@ def test_a_manager_logs_in_restocks_reads_the_report_and_queries_graphql_through
         page.goto(f"{gateway}/admin/stocks/stock/?low=yes")
         shot("admin-low-stock")
 
+        # A supplier's delivery file of 2 more units: uploaded, previewed, then booked.
+        delivery = tmp_path / "delivery-browser.csv"
+        delivery.write_text(f"sku,quantity\n{before['sku']},2\n", encoding="utf-8")
+        page.click("text=Import a delivery (CSV)")
+        page.set_input_files("#id_file", delivery)
+        page.click("input[value='Check the file']")
+        expect(page.locator(".delivery-preview tbody tr")).to_have_text(
+            [f"{before['sku']}{before['quantity'] + 3}+2{before['quantity'] + 5}"]
+        )
+        shot("admin-delivery-preview")
+        page.click("input[name=book]")
+        expect(page.locator(".messagelist")).to_contain_text("Booked 1 line(s), 2 unit(s)")
+
         page.goto(f"{gateway}/admin/reports/stock/")
         expect(page.locator("#stock-chart svg.bar-chart")).to_be_visible()
         expect(page.locator("#stock-report tbody tr")).to_have_count(50)
@@ -92,11 +107,13 @@ def test_a_manager_logs_in_restocks_reads_the_report_and_queries_graphql_through
         # GraphiQL has read the new query (the address follows the editor) before it is run.
         expect(page).to_have_url(re.compile(re.escape(urlencode({"query": query}))))
         page.locator(".graphiql-execute-button").click()
-        expect(page.locator(".graphiql-response")).to_contain_text(f'"quantity": {before["quantity"] + 3}')
+        expect(page.locator(".graphiql-response")).to_contain_text(
+            f'"quantity": {before["quantity"] + 3 + 2}'
+        )
         shot("graphiql")
 
     assert elsewhere == []
-    assert stock_of(stack, token)["quantity"] == before["quantity"] + 3
+    assert stock_of(stack, token)["quantity"] == before["quantity"] + 3 + 2
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for screenshot in shots:
         assert screenshot.stat().st_size > 10_000, screenshot

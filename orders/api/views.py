@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -74,6 +74,16 @@ class OrderViewSet(
         request=OrderCreateSerializer,
         responses={201: OrderSerializer},
         parameters=[IDEMPOTENCY_PARAMETER],
+        examples=[
+            OpenApiExample(
+                "Two articles for a customer",
+                value={
+                    "customer": 12,
+                    "lines": [{"article": 3, "quantity": 2}, {"article": 8, "quantity": 1}],
+                },
+                request_only=True,
+            )
+        ],
     )
     def create(self, request):
         """Place an order; every line's stock is taken, or nothing is (409 `insufficient_stock`).

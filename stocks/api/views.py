@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -67,7 +67,15 @@ class StockViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         services.stock_set_limits(article_id=stock.article_id, **serializer.validated_data)
         return self._stock_response(stock.article_id)
 
-    @extend_schema(request=RestockSerializer, responses={200: StockSerializer})
+    @extend_schema(
+        request=RestockSerializer,
+        responses={200: StockSerializer},
+        examples=[
+            OpenApiExample(
+                "A delivery note", value={"quantity": 24, "reference": "DN-2026-118"}, request_only=True
+            )
+        ],
+    )
     @action(detail=True, methods=["post"])
     def restock(self, request, article_id=None):
         """Book a delivery: adds `quantity` units, up to the capacity."""
@@ -77,7 +85,15 @@ class StockViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         services.stock_restock(article_id=stock.article_id, user=request.user, **serializer.validated_data)
         return self._stock_response(stock.article_id)
 
-    @extend_schema(request=AdjustSerializer, responses={200: StockSerializer})
+    @extend_schema(
+        request=AdjustSerializer,
+        responses={200: StockSerializer},
+        examples=[
+            OpenApiExample(
+                "An inventory count", value={"quantity": 17, "reason": "inventory count"}, request_only=True
+            )
+        ],
+    )
     @action(detail=True, methods=["post"])
     def adjust(self, request, article_id=None):
         """Record an inventory count: the quantity becomes the counted one."""

@@ -1,4 +1,5 @@
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from articles.models import Article
@@ -242,3 +243,96 @@ def test_the_count_form_refuses_a_negative_count_and_books_nothing(clerk, stocke
     assert response.status_code == 200 and response.context["form"].errors
     assert Stock.objects.get(article=tea).quantity == 7
     assert not StockMovement.objects.filter(kind=MovementKind.ADJUSTMENT).exists()
+
+
+# --- the delivery import --------------------------------------------------------------------------
+
+IMPORT_URL = "/admin/stocks/stock/import-delivery/"
+
+
+def upload(client, text: str, name: str = "delivery-7.csv", **data):
+    file = SimpleUploadedFile(name, text.encode(), content_type="text/csv")
+    return client.post(IMPORT_URL, {"file": file, **data})
+
+
+def test_an_imported_delivery_with_bad_rows_lists_every_one_and_books_nothing(clerk, stocked_article):
+    stocked_article(1, sku="TEA-1")
+    stocked_article(8, sku="MUG-1", stock__max_quantity=10)
+
+    response = upload(logged_in(clerk), "sku,quantity\nNOPE,1\nMUG-1,3\nTEA-1,many\n")
+
+    assert response.status_code == 200 and "booking" not in response.context
+    assert [(p["place"], p["message"]) for p in response.context["problems"]] == [
+        ("row 2", "No article has SKU 'NOPE'."),
+        ("row 3", "MUG-1 holds 8; 3 more would pass its maximum of 10 (2 fit)."),
+        ("row 4", "The quantity 'many' is not a whole number from 1 to 1000000."),
+    ]
+    assert dict(Stock.objects.values_list("article__sku", "quantity")) == {"TEA-1": 1, "MUG-1": 8}
+
+
+def test_an_imported_delivery_is_previewed_then_booked_all_at_once(clerk, stocked_article):
+    tea, mug = stocked_article(1, sku="TEA-1"), stocked_article(8, sku="MUG-1")
+    client = logged_in(clerk)
+
+    preview = upload(client, "SKU,Quantity,note\nTEA-1,4,first\n\nMUG-1,2,\n")
+
+    assert preview.context["rows"] == [
+        {"sku": "TEA-1", "before": 1, "added": 4, "after": 5},
+        {"sku": "MUG-1", "before": 8, "added": 2, "after": 10},
+    ]
+    assert dict(Stock.objects.values_list("article_id", "quantity")) == {tea.pk: 1, mug.pk: 8}
+    booking = preview.context["booking"].initial
+    booked = client.post(IMPORT_URL, {**booking, "book": "1"}, follow=True)
+
+    assert messages_of(booked) == ["Booked 2 line(s), 6 unit(s), reference 'csv:delivery-7.csv'."]
+    assert dict(Stock.objects.values_list("article_id", "quantity")) == {tea.pk: 5, mug.pk: 10}
+    movements = StockMovement.objects.filter(reference="csv:delivery-7.csv", kind=MovementKind.RESTOCK)
+    assert {(m.article_id, m.delta, m.user_id) for m in movements} == {
+        (tea.pk, 4, clerk.pk),
+        (mug.pk, 2, clerk.pk),
+    }
+    assert_stock_matches_ledger()
+
+
+def test_a_preview_booked_after_the_stock_changed_is_refused_with_its_problems(
+    clerk, manager, stocked_article
+):
+    mug = stocked_article(5, sku="MUG-1", stock__max_quantity=10)
+    client = logged_in(clerk)
+    booking = upload(client, "sku,quantity\nMUG-1,5\n", reference="DN-9").context["booking"].initial
+    stock_restock(article_id=mug.pk, quantity=3, reference="meanwhile", user=manager)
+
+    refused = client.post(IMPORT_URL, {**booking, "book": "1"})
+
+    assert [p["message"] for p in refused.context["problems"]] == [
+        "MUG-1 holds 8; 5 more would pass its maximum of 10 (2 fit)."
+    ]
+    assert Stock.objects.get(article=mug).quantity == 8
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("article,count\nTEA-1,4\n", "delivery-7.csv: the first row must be the header `sku,quantity`."),
+        ("sku,quantity\n", "delivery-7.csv has no delivery rows."),
+    ],
+)
+def test_a_file_that_is_no_delivery_is_refused_saying_why(clerk, text, message):
+    response = upload(logged_in(clerk), text)
+
+    assert response.context["unreadable"] == message
+    assert not StockMovement.objects.exists()
+
+
+def test_an_altered_preview_is_refused_and_a_supplier_cannot_import(clerk, supplier, stocked_article):
+    stocked_article(1, sku="TEA-1")
+    client = logged_in(clerk)
+
+    altered = client.post(
+        IMPORT_URL, {"content": "not base64!", "name": "x.csv", "reference": "R", "book": "1"}
+    )
+
+    assert "altered" in altered.context["unreadable"]
+    assert not StockMovement.objects.filter(reference="R").exists()
+    assert logged_in(supplier).get(IMPORT_URL).status_code == 302  # not staff: sent to the admin's login
+    assert 'href="/admin/stocks/stock/import-delivery/"' in client.get(admin_url(Stock)).content.decode()

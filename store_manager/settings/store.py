@@ -20,6 +20,7 @@ INSTALLED_APPS = [
     "articles",
     "stocks",
     "orders",
+    "backoffice",
     # After core, whose graphene/graphiql.html replaces graphene-django's page (which uses a CDN).
     "graphene_django",
 ]

@@ -40,7 +40,7 @@ class UserSerializer(serializers.ModelSerializer):
         return email
 
 
-class TokenRequestSerializer(serializers.Serializer):
+class CredentialsSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
 

@@ -1,5 +1,5 @@
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
@@ -12,7 +12,7 @@ from .. import selectors, services
 from ..errors import CannotDeleteSelf, RoleNotAllowed, UserInUse
 from ..models import User
 from ..permissions import MANAGERS, STAFF, ActionRoles
-from .serializers import TokenRequestSerializer, TokenSerializer, UserSerializer
+from .serializers import CredentialsSerializer, TokenSerializer, UserSerializer
 
 
 class ObtainTokenView(APIView):
@@ -22,9 +22,18 @@ class ObtainTokenView(APIView):
     authentication_classes = []
     throttle_classes = [LoginRateThrottle]
 
-    @extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer}, tags=["auth"])
+    @extend_schema(
+        request=CredentialsSerializer,
+        responses={200: TokenSerializer},
+        tags=["auth"],
+        examples=[
+            OpenApiExample(
+                "A clerk's login", value={"username": "clerk", "password": "its password"}, request_only=True
+            )
+        ],
+    )
     def post(self, request):
-        credentials = TokenRequestSerializer(data=request.data)
+        credentials = CredentialsSerializer(data=request.data)
         credentials.is_valid(raise_exception=True)
         user = authenticate(request, **credentials.validated_data)
         if user is None:

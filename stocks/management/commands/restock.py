@@ -1,36 +1,23 @@
 """`manage.py restock`: book a delivery, one article or a supplier's CSV file, all or nothing
 (stocks.services.stock_deliver, as GraphQL and the admin), or check it with --dry-run."""
 
-import csv
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import DomainError
+from stocks.delivery_files import DeliveryFileUnreadable, read_delivery_csv
 from stocks.errors import DeliveryRefused
 from stocks.services import DeliveryLine, stock_deliver
 
 
 def _read_csv(path: Path) -> list[DeliveryLine]:
     try:
-        with path.open(newline="", encoding="utf-8-sig") as file:
-            reader = csv.reader(file)
-            header = [name.strip().lower() for name in next(reader, [])]
-            if "sku" not in header or "quantity" not in header:
-                raise CommandError(f"{path}: the first row must be the header `sku,quantity`.")
-            sku_at, quantity_at = header.index("sku"), header.index("quantity")
-            lines = []
-            for record in reader:
-                cells = [cell.strip() for cell in record] + [""] * len(header)
-                if any(cells):
-                    lines.append(DeliveryLine(f"row {reader.line_num}", cells[sku_at], cells[quantity_at]))
+        return read_delivery_csv(path.read_bytes(), name=str(path))
     except OSError as error:
         raise CommandError(f"Cannot read {path}: {error.strerror}.") from None
-    except (csv.Error, UnicodeDecodeError) as error:
-        raise CommandError(f"{path} is not a readable CSV file: {error}.") from None
-    if not lines:
-        raise CommandError(f"{path} has no delivery rows.")
-    return lines
+    except DeliveryFileUnreadable as error:
+        raise CommandError(str(error)) from None
 
 
 def _refusal(error: DeliveryRefused) -> str:

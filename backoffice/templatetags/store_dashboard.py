@@ -1,4 +1,4 @@
-"""The admin index's dashboard: what staff look at first each day (core/templates/admin/store_index.html)."""
+"""The admin index's dashboard: what staff look at first each day (templates/admin/store_index.html)."""
 
 from datetime import datetime, time
 from urllib.parse import urlencode

@@ -1,0 +1,141 @@
+"""The admin's delivery import: a supplier's CSV file uploaded, previewed, then booked all or nothing.
+
+Upload: every bad row is listed at once (stocks.services.stock_deliver with `dry_run`, as
+`manage.py restock --csv --dry-run`), or the levels the delivery would leave are shown. Book: the
+same file, carried by the preview page, goes through stock_deliver again and is booked or, if the
+stock changed meanwhile, refused with its problems. django-import-export was not used: it imports
+row by row through model instances, where a delivery must be one service call that locks, checks
+capacities and writes the ledger; bending it to that would take more code than this page.
+"""
+
+import base64
+import binascii
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from core.errors import DomainError
+
+from . import services
+from .delivery_files import DeliveryFileUnreadable, read_delivery_csv
+from .errors import DeliveryRefused
+
+MAX_FILE_BYTES = 1_000_000  # about 40,000 rows: far more than any delivery note
+
+
+class DeliveryFileForm(forms.Form):
+    file = forms.FileField(
+        help_text="CSV in UTF-8: a header naming `sku` and `quantity`, then a row per article."
+    )
+    reference = forms.CharField(
+        max_length=services.REFERENCE_LENGTH,
+        required=False,
+        help_text='Default: "csv:" and the file\'s name.',
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_FILE_BYTES:
+            raise forms.ValidationError(f"A delivery file holds at most {MAX_FILE_BYTES:,} bytes.")
+        return upload
+
+
+class BookingForm(forms.Form):
+    """The previewed file, as the preview page sends it back to be booked."""
+
+    content = forms.CharField(widget=forms.HiddenInput)
+    name = forms.CharField(widget=forms.HiddenInput)
+    reference = forms.CharField(widget=forms.HiddenInput)
+
+    def clean_content(self) -> bytes:
+        try:
+            return base64.b64decode(self.cleaned_data["content"], validate=True)
+        except binascii.Error:
+            raise forms.ValidationError("The previewed file was altered.") from None
+
+
+class _Shown(Exception):
+    """Ends the request with the page showing `context` (a form's errors, a file's problems)."""
+
+    def __init__(self, **context):
+        self.context = context
+
+
+def _received(request) -> tuple[bytes, str, str]:
+    """The file's content, its name and the delivery's reference: uploaded, or sent back to be booked."""
+    if "book" in request.POST:
+        booking = BookingForm(request.POST)
+        if not booking.is_valid():
+            raise _Shown(unreadable="The previewed file was altered; upload it again.")
+        return (
+            booking.cleaned_data["content"],
+            booking.cleaned_data["name"],
+            booking.cleaned_data["reference"],
+        )
+    upload = DeliveryFileForm(request.POST, request.FILES)
+    if not upload.is_valid():
+        raise _Shown(form=upload)
+    file = upload.cleaned_data["file"]
+    return file.read(), file.name, upload.cleaned_data["reference"] or f"csv:{file.name}"
+
+
+def _delivered(request, content: bytes, name: str, reference: str, *, book: bool):
+    """The file's lines and the levels they leave (booked, or only checked), or its problems shown."""
+    try:
+        lines = read_delivery_csv(content, name=name)
+        return lines, services.stock_deliver(
+            lines=lines, reference=reference, user=request.user, dry_run=not book
+        )
+    except DeliveryFileUnreadable as error:
+        raise _Shown(unreadable=str(error)) from None
+    except DeliveryRefused as refused:
+        raise _Shown(name=name, problems=refused.details["problems"]) from None
+    except DomainError as error:
+        raise _Shown(name=name, problems=[{"place": "", "message": error.message}]) from None
+
+
+def import_delivery(model_admin, request):
+    """GET: the upload form. POST: the preview of the uploaded file, or with `book`, its booking."""
+    if not model_admin.has_change_permission(request):
+        raise PermissionDenied
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": "Import a delivery",
+        "opts": model_admin.opts,
+        "form": DeliveryFileForm(),
+    }
+    if request.method != "POST":
+        return _page(request, context)
+    book = "book" in request.POST
+    try:
+        content, name, reference = _received(request)
+        lines, levels = _delivered(request, content, name, reference, book=book)
+    except _Shown as shown:
+        return _page(request, {**context, **shown.context})
+    units = sum(int(line.quantity) for line in lines)
+    if book:
+        done = f"Booked {len(lines)} line(s), {units} unit(s), reference {reference!r}."
+        model_admin.message_user(request, done, messages.SUCCESS)
+        return redirect(reverse("admin:stocks_stock_changelist", current_app=model_admin.admin_site.name))
+    rows = [
+        {
+            "sku": line.sku,
+            "before": level.quantity - int(line.quantity),
+            "added": int(line.quantity),
+            "after": level.quantity,
+        }
+        for line, level in zip(lines, levels, strict=True)
+    ]
+    booking = BookingForm(
+        initial={"content": base64.b64encode(content).decode(), "name": name, "reference": reference}
+    )
+    preview = {"name": name, "rows": rows, "units": units, "reference": reference, "booking": booking}
+    return _page(request, {**context, **preview})
+
+
+def _page(request, context):
+    return TemplateResponse(request, "admin/stocks/stock/import_delivery.html", context)
