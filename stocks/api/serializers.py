@@ -5,16 +5,24 @@ from core.fields import WholeNumberField
 from ..models import MAX_UNITS, MovementKind, Stock, StockMovement
 
 
-class StockSerializer(serializers.ModelSerializer):
-    article_id = serializers.IntegerField(read_only=True)
-    sku = serializers.CharField(source="article.sku", read_only=True)
-    name = serializers.CharField(source="article.name", read_only=True)
-    is_low = serializers.BooleanField(read_only=True)
+class StockLimitsSerializer(serializers.ModelSerializer):
+    """What a PATCH of a stock may change: its reorder point and capacity."""
+
     min_quantity = WholeNumberField(min_value=0, max_value=MAX_UNITS, required=False)
     max_quantity = WholeNumberField(min_value=0, max_value=MAX_UNITS, required=False, allow_null=True)
 
     class Meta:
         model = Stock
+        fields = ["min_quantity", "max_quantity"]
+
+
+class StockSerializer(StockLimitsSerializer):
+    article_id = serializers.IntegerField(read_only=True)
+    sku = serializers.CharField(source="article.sku", read_only=True)
+    name = serializers.CharField(source="article.name", read_only=True)
+    is_low = serializers.BooleanField(read_only=True)
+
+    class Meta(StockLimitsSerializer.Meta):
         fields = ["article_id", "sku", "name", "quantity", "min_quantity", "max_quantity", "is_low"]
         read_only_fields = ["quantity"]
 

@@ -13,6 +13,7 @@ from .filters import StockFilter, StockMovementFilter
 from .serializers import (
     AdjustSerializer,
     RestockSerializer,
+    StockLimitsSerializer,
     StockMovementSerializer,
     StockSerializer,
 )
@@ -48,17 +49,25 @@ class StockViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         """Each action's own input, so that the browsable API's form and OPTIONS describe it: they ask
         with the request's method changed to the form's, so the action is the one that method routes."""
         action = self.action_map.get(self.request.method.lower(), self.action)
-        return {"restock": RestockSerializer, "adjust": AdjustSerializer}.get(action, StockSerializer)
+        inputs = {
+            "partial_update": StockLimitsSerializer,
+            "restock": RestockSerializer,
+            "adjust": AdjustSerializer,
+        }
+        return inputs.get(action, StockSerializer)
 
     @extend_schema(responses={200: StockSerializer, 304: OpenApiResponse(description="Not modified.")})
     def retrieve(self, request, article_id=None):
         """One article's stock level, served from Redis until a stock write commits (ETag aware)."""
+        if request.accepted_renderer.format != "json":
+            # The browsable page, from the row itself: its PATCH form starts from the current limits.
+            return self._stock_response(int(article_id))
         return cached_json_response(request, selectors.stock_level(article_id=int(article_id)))
 
     def _stock_response(self, article_id: int) -> Response:
         return Response(StockSerializer(selectors.stock_get(article_id=article_id)).data)
 
-    @extend_schema(request=StockSerializer, responses={200: StockSerializer})
+    @extend_schema(request=StockLimitsSerializer, responses={200: StockSerializer})
     def partial_update(self, request, article_id=None):
         """Change the reorder point and capacity (quantities are changed by restock/adjust)."""
         stock = self.get_object()

@@ -1,3 +1,7 @@
+import html
+import json
+import re
+
 import pytest
 
 from articles.tests.factories import ArticleFactory
@@ -336,3 +340,12 @@ def test_options_and_the_browsable_form_of_an_action_describe_its_own_input(
 
     assert set(described) == fields
     assert "min_quantity" not in page and all(f"&quot;{field}&quot;" in page for field in fields)
+
+
+@pytest.mark.django_db
+def test_the_browsable_patch_form_of_a_stock_starts_from_its_current_limits(api_client, manager, article):
+    page = api_client(manager).get(f"{STOCKS_URL}{article.pk}/", HTTP_ACCEPT="text/html").content.decode()
+
+    [form] = re.findall(r'<textarea[^>]*name="_content"[^>]*>(.*?)</textarea>', page, re.DOTALL)
+    assert json.loads(html.unescape(form)) == {"min_quantity": 2, "max_quantity": 20}
+    assert "&quot;sku&quot;: &quot;TEA-1&quot;" in page  # the page itself shows the whole level
