@@ -1,7 +1,9 @@
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from core.http import cached_json_response
 from users.permissions import STAFF, STOCK_READERS, ActionRoles
@@ -17,6 +19,9 @@ from .serializers import (
     StockMovementSerializer,
     StockSerializer,
 )
+
+# The actions a clerk may also book from the browsable API's HTML form (multipart) without writing JSON.
+JSON_OR_FORM = [*api_settings.DEFAULT_PARSER_CLASSES, FormParser, MultiPartParser]
 
 
 class StockViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -85,7 +90,7 @@ class StockViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             )
         ],
     )
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], parser_classes=JSON_OR_FORM)
     def restock(self, request, article_id=None):
         """Book a delivery: adds `quantity` units, up to the capacity."""
         stock = self.get_object()
@@ -103,7 +108,7 @@ class StockViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             )
         ],
     )
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], parser_classes=JSON_OR_FORM)
     def adjust(self, request, article_id=None):
         """Record an inventory count: the quantity becomes the counted one."""
         stock = self.get_object()

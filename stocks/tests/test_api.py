@@ -349,3 +349,22 @@ def test_the_browsable_patch_form_of_a_stock_starts_from_its_current_limits(api_
     [form] = re.findall(r'<textarea[^>]*name="_content"[^>]*>(.*?)</textarea>', page, re.DOTALL)
     assert json.loads(html.unescape(form)) == {"min_quantity": 2, "max_quantity": 20}
     assert "&quot;sku&quot;: &quot;TEA-1&quot;" in page  # the page itself shows the whole level
+
+
+@pytest.mark.django_db
+def test_a_clerk_restocks_from_the_browsable_apis_html_form_without_writing_json(api_client, clerk, article):
+    client = api_client(clerk)
+    url = f"{STOCKS_URL}{article.pk}/restock/"
+
+    page = client.get(url, HTTP_ACCEPT="text/html").content.decode()
+    booked = client.post(
+        url, {"quantity": "3", "reference": "DN-FORM"}, format="multipart"
+    )  # as the form posts
+    refused = client.post(
+        url, "quantity=3.0&reference=DN-FORM", content_type="application/x-www-form-urlencoded"
+    )
+
+    assert 'name="quantity"' in page and 'name="reference"' in page  # the HTML form, beside the raw one
+    assert booked.status_code == 200 and booked.json()["quantity"] == 13
+    assert_error(refused, 400, "invalid")
+    assert StockMovement.objects.filter(reference="DN-FORM").count() == 1
