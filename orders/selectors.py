@@ -106,16 +106,14 @@ def order_top_customers(
 
 
 def order_day_summary(*, since: datetime) -> dict:
-    """The back office's day at a glance, in one query: the orders placed since `since`, the money of
-    those of them paid (and not refunded, as in the sales reports), and every order still waiting
-    for its payment."""
-    placed = Q(created_at__gte=since)
+    """The back office's day at a glance: the orders placed since `since` and the money of those of
+    them paid (and not refunded, as in the sales reports), then every order still waiting for its
+    payment. Two queries, each on an index (created_at, status), whatever the number of orders."""
     kept = Q(status=OrderStatus.PAID) & ~Q(payment_status=PaymentStatus.REFUNDED)
-    return Order.objects.aggregate(
-        placed=Count("id", filter=placed),
-        sales=Sum("total", filter=placed & kept, default=Decimal("0.00")),
-        unpaid=Count("id", filter=Q(status=OrderStatus.PENDING)),
+    day = Order.objects.filter(created_at__gte=since).aggregate(
+        placed=Count("id"), sales=Sum("total", filter=kept, default=Decimal("0.00"))
     )
+    return {**day, "unpaid": Order.objects.filter(status=OrderStatus.PENDING).count()}
 
 
 def order_ids_to_sync(*, limit: int, max_age_days: int | None = None) -> list[int]:

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.django_db
 def test_the_admin_index_shows_the_day_at_a_glance_with_links_to_the_rows(clerk, customer, stocked_article):
     tea = stocked_article(20, sku="TEA-1", price=Decimal("4.50"), stock__min_quantity=5)
     stocked_article(1, sku="LOW-1", stock__min_quantity=5)
+    stocked_article(0, sku="GONE-1", stock__min_quantity=5, is_active=False)  # not sold: nothing to reorder
     paid = order_create(customer=customer, lines=[{"article": tea.pk, "quantity": 2}], created_by=clerk)
     order_create(customer=customer, lines=[{"article": tea.pk, "quantity": 1}], created_by=clerk)
     Order.objects.filter(pk=paid.pk).update(status=OrderStatus.PAID, payment_status=PaymentStatus.PAID)
