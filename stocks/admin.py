@@ -44,7 +44,9 @@ LOW_BADGE = mark_safe('<span class="low-badge">Low</span>')
 
 class RestockForm(forms.Form):
     quantity = forms.IntegerField(min_value=1, max_value=MAX_UNITS, help_text="Units added to each article.")
-    reference = forms.CharField(max_length=200, help_text="Delivery note or supplier reference.")
+    reference = forms.CharField(
+        max_length=services.REFERENCE_LENGTH, help_text="Delivery note or supplier reference."
+    )
 
 
 class CountForm(forms.Form):

@@ -2,29 +2,38 @@
 
 Upload: every bad row is listed at once (stocks.services.stock_deliver with `dry_run`, as
 `manage.py restock --csv --dry-run`), or the levels the delivery would leave are shown. Book: the
-same file, carried by the preview page, goes through stock_deliver again and is booked or, if the
-stock changed meanwhile, refused with its problems. django-import-export was not used: it imports
-row by row through model instances, where a delivery must be one service call that locks, checks
-capacities and writes the ledger; bending it to that would take more code than this page.
+same file, carried signed by the preview page, goes through stock_deliver again and is booked once
+(a second click finds its key taken) or, if the stock changed meanwhile, refused with its problems.
+
+django-import-export was not used: it imports row by row through model instances, where a delivery
+must be one service call that locks, checks capacities and writes the ledger; bending it to that
+would take more code than this page.
 """
 
 import base64
-import binascii
+import hashlib
+import secrets
 
 from django import forms
 from django.contrib import messages
+from django.core import signing
 from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from core.errors import DomainError
+from core.models import IdempotencyKey
 
 from . import services
 from .delivery_files import DeliveryFileUnreadable, read_delivery_csv
 from .errors import DeliveryRefused
 
-MAX_FILE_BYTES = 1_000_000  # about 40,000 rows: far more than any delivery note
+MAX_FILE_BYTES = 200_000  # about 8,000 rows: beyond any delivery note (and MAX_DELIVERY_LINES)
+SALT = "stocks.delivery-import"
+PREVIEW_LIFETIME = 3600  # seconds a preview may wait to be booked
+IDEMPOTENCY_SCOPE = "stocks.delivery-import"  # each preview's key books once (core.models.IdempotencyKey)
 
 
 class DeliveryFileForm(forms.Form):
@@ -45,17 +54,23 @@ class DeliveryFileForm(forms.Form):
 
 
 class BookingForm(forms.Form):
-    """The previewed file, as the preview page sends it back to be booked."""
+    """The previewed file as the preview page sends it back: signed, so that what is booked is what
+    was previewed, and with a key of its own, so that it is booked once (a second click is refused)."""
 
-    content = forms.CharField(widget=forms.HiddenInput)
-    name = forms.CharField(widget=forms.HiddenInput)
-    reference = forms.CharField(widget=forms.HiddenInput)
+    previewed = forms.CharField(widget=forms.HiddenInput)
 
-    def clean_content(self) -> bytes:
+    @staticmethod
+    def sign(content: bytes, name: str, reference: str) -> "BookingForm":
+        booking = {"content": base64.b64encode(content).decode(), "name": name, "reference": reference}
+        previewed = signing.dumps({**booking, "key": secrets.token_hex(16)}, salt=SALT, compress=True)
+        return BookingForm(initial={"previewed": previewed})
+
+    def clean_previewed(self) -> dict:
         try:
-            return base64.b64decode(self.cleaned_data["content"], validate=True)
-        except binascii.Error:
-            raise forms.ValidationError("The previewed file was altered.") from None
+            booking = signing.loads(self.cleaned_data["previewed"], salt=SALT, max_age=PREVIEW_LIFETIME)
+        except signing.BadSignature:
+            raise forms.ValidationError("The previewed file was altered or is too old.") from None
+        return {**booking, "content": base64.b64decode(booking["content"])}
 
 
 class _Shown(Exception):
@@ -65,31 +80,42 @@ class _Shown(Exception):
         self.context = context
 
 
-def _received(request) -> tuple[bytes, str, str]:
-    """The file's content, its name and the delivery's reference: uploaded, or sent back to be booked."""
+def _received(request) -> tuple[bytes, str, str, str | None]:
+    """The file's content, its name, the delivery's reference and, when it is sent back to be booked,
+    the key that books it once."""
     if "book" in request.POST:
         booking = BookingForm(request.POST)
         if not booking.is_valid():
-            raise _Shown(unreadable="The previewed file was altered; upload it again.")
-        return (
-            booking.cleaned_data["content"],
-            booking.cleaned_data["name"],
-            booking.cleaned_data["reference"],
-        )
+            raise _Shown(unreadable="The previewed file was altered or is too old; upload it again.")
+        previewed = booking.cleaned_data["previewed"]
+        return previewed["content"], previewed["name"], previewed["reference"], previewed["key"]
     upload = DeliveryFileForm(request.POST, request.FILES)
     if not upload.is_valid():
         raise _Shown(form=upload)
     file = upload.cleaned_data["file"]
-    return file.read(), file.name, upload.cleaned_data["reference"] or f"csv:{file.name}"
+    return file.read(), file.name, upload.cleaned_data["reference"] or f"csv:{file.name}", None
 
 
-def _delivered(request, content: bytes, name: str, reference: str, *, book: bool):
-    """The file's lines and the levels they leave (booked, or only checked), or its problems shown."""
+def _delivered(request, content: bytes, name: str, reference: str, *, key: str | None):
+    """The file's lines and the levels they leave: booked once for `key`, or without one only
+    checked; or the page shows why not."""
     try:
         lines = read_delivery_csv(content, name=name)
-        return lines, services.stock_deliver(
-            lines=lines, reference=reference, user=request.user, dry_run=not book
-        )
+        if key is None:
+            levels = services.stock_deliver(lines=lines, reference=reference, user=request.user, dry_run=True)
+            return lines, levels
+        with transaction.atomic():
+            IdempotencyKey.objects.create(
+                user=request.user,
+                scope=IDEMPOTENCY_SCOPE,
+                key=key,
+                fingerprint=hashlib.sha256(content).hexdigest(),
+                response_status=200,
+                response_body={"reference": reference},
+            )
+            return lines, services.stock_deliver(lines=lines, reference=reference, user=request.user)
+    except IntegrityError:
+        raise _Shown(unreadable=f"{name} was booked already (reference {reference!r}).") from None
     except DeliveryFileUnreadable as error:
         raise _Shown(unreadable=str(error)) from None
     except DeliveryRefused as refused:
@@ -110,14 +136,13 @@ def import_delivery(model_admin, request):
     }
     if request.method != "POST":
         return _page(request, context)
-    book = "book" in request.POST
     try:
-        content, name, reference = _received(request)
-        lines, levels = _delivered(request, content, name, reference, book=book)
+        content, name, reference, key = _received(request)
+        lines, levels = _delivered(request, content, name, reference, key=key)
     except _Shown as shown:
         return _page(request, {**context, **shown.context})
     units = sum(int(line.quantity) for line in lines)
-    if book:
+    if key is not None:
         done = f"Booked {len(lines)} line(s), {units} unit(s), reference {reference!r}."
         model_admin.message_user(request, done, messages.SUCCESS)
         return redirect(reverse("admin:stocks_stock_changelist", current_app=model_admin.admin_site.name))
@@ -130,9 +155,7 @@ def import_delivery(model_admin, request):
         }
         for line, level in zip(lines, levels, strict=True)
     ]
-    booking = BookingForm(
-        initial={"content": base64.b64encode(content).decode(), "name": name, "reference": reference}
-    )
+    booking = BookingForm.sign(content, name, reference)
     preview = {"name": name, "rows": rows, "units": units, "reference": reference, "booking": booking}
     return _page(request, {**context, **preview})
 

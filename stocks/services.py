@@ -29,6 +29,9 @@ from .errors import (
 from .models import MAX_UNITS, MovementKind, Stock, StockMovement
 
 REFERENCE_LENGTH = StockMovement._meta.get_field("reference").max_length
+# The most lines one delivery by SKU may hold: far beyond a delivery note, and its statements stay
+# within what every database takes (SQLite's 32,766 parameters).
+MAX_DELIVERY_LINES = 5_000
 
 
 def _check_quantities(quantities: Mapping[int, int], *, minimum: int = 1) -> None:
@@ -241,6 +244,9 @@ def _input_problems(
 ) -> tuple[dict[int, int], list[tuple[int, dict]]]:
     """The units of the good lines by article id, and every problem of the input with its line's index."""
     quantities, problems, first_place = {}, [], {}
+    if len(lines) > MAX_DELIVERY_LINES:
+        message = f"A delivery holds at most {MAX_DELIVERY_LINES:,} lines, not {len(lines):,}; split it."
+        return {}, [(-1, _problem(None, "lines", "too_many_items", message))]
     if not 1 <= len(reference) <= REFERENCE_LENGTH:
         message = f"The reference must be 1 to {REFERENCE_LENGTH} characters."
         problems.append((-1, _problem(None, "reference", "invalid", message)))
@@ -265,10 +271,10 @@ def _input_problems(
     return quantities, problems
 
 
-@atomic_with_retry
 def _levels_after(quantities: Mapping[int, int]) -> dict[int, Stock]:
-    """The stocks as a delivery would leave them, checked against their capacities; nothing saved."""
-    stocks = _lock(quantities)
+    """The stocks as a delivery would leave them, checked against their capacities as they are now;
+    nothing is locked or saved (a booking checks again on the locked rows)."""
+    stocks = {stock.article_id: stock for stock in Stock.objects.filter(article_id__in=quantities)}
     _check_room(stocks, quantities)
     for article_id, added in quantities.items():
         stocks[article_id].quantity += added
@@ -283,8 +289,9 @@ def stock_deliver(
     The door for deliveries people write (GraphQL, `manage.py restock`, the admin): every problem is
     found at once, each naming its line (an empty, unknown or repeated SKU, a quantity that is not 1
     to MAX_UNITS units, a line past its article's capacity) or the reference, and raised together as
-    DeliveryRefused. With `dry_run`, the delivery is checked as it would be booked (its rows locked,
-    their capacities read) and the levels it would leave are returned; nothing is saved.
+    DeliveryRefused; more than MAX_DELIVERY_LINES lines are refused whole. With `dry_run`, the
+    delivery is checked against the levels as they are now, without locking them, and the levels it
+    would leave are returned; nothing is saved.
     """
     reference = reference.strip()
     ids = article_ids_by_sku(skus={line.sku for line in lines if line.sku})

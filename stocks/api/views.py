@@ -3,9 +3,9 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
 from core.http import cached_json_response
+from core.parsers import JSONParser
 from users.permissions import STAFF, STOCK_READERS, ActionRoles
 
 from .. import selectors, services
@@ -21,7 +21,7 @@ from .serializers import (
 )
 
 # The actions a clerk may also book from the browsable API's HTML form (multipart) without writing JSON.
-JSON_OR_FORM = [*api_settings.DEFAULT_PARSER_CLASSES, FormParser, MultiPartParser]
+JSON_OR_FORM = [JSONParser, FormParser, MultiPartParser]
 
 
 class StockViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

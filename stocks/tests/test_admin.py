@@ -12,7 +12,7 @@ from core.tests.admin_pages import (
     run_action,
 )
 from stocks.models import MovementKind, Stock, StockMovement
-from stocks.services import stock_restock
+from stocks.services import MAX_DELIVERY_LINES, stock_restock
 
 from .invariants import assert_stock_matches_ledger
 
@@ -270,7 +270,7 @@ def test_an_imported_delivery_with_bad_rows_lists_every_one_and_books_nothing(cl
     assert dict(Stock.objects.values_list("article__sku", "quantity")) == {"TEA-1": 1, "MUG-1": 8}
 
 
-def test_an_imported_delivery_is_previewed_then_booked_all_at_once(clerk, stocked_article):
+def test_an_imported_delivery_is_previewed_then_booked_all_at_once_and_only_once(clerk, stocked_article):
     tea, mug = stocked_article(1, sku="TEA-1"), stocked_article(8, sku="MUG-1")
     client = logged_in(clerk)
 
@@ -284,7 +284,12 @@ def test_an_imported_delivery_is_previewed_then_booked_all_at_once(clerk, stocke
     booking = preview.context["booking"].initial
     booked = client.post(IMPORT_URL, {**booking, "book": "1"}, follow=True)
 
+    again = client.post(IMPORT_URL, {**booking, "book": "1"})  # a second click, or the back button
+
     assert messages_of(booked) == ["Booked 2 line(s), 6 unit(s), reference 'csv:delivery-7.csv'."]
+    assert (
+        again.context["unreadable"] == "delivery-7.csv was booked already (reference 'csv:delivery-7.csv')."
+    )
     assert dict(Stock.objects.values_list("article_id", "quantity")) == {tea.pk: 5, mug.pk: 10}
     movements = StockMovement.objects.filter(reference="csv:delivery-7.csv", kind=MovementKind.RESTOCK)
     assert {(m.article_id, m.delta, m.user_id) for m in movements} == {
@@ -328,11 +333,25 @@ def test_an_altered_preview_is_refused_and_a_supplier_cannot_import(clerk, suppl
     stocked_article(1, sku="TEA-1")
     client = logged_in(clerk)
 
+    previewed = (
+        upload(client, "sku,quantity\nTEA-1,4\n", reference="R").context["booking"].initial["previewed"]
+    )
     altered = client.post(
-        IMPORT_URL, {"content": "not base64!", "name": "x.csv", "reference": "R", "book": "1"}
+        IMPORT_URL, {"previewed": previewed[:-1] + ("A" if previewed[-1] != "A" else "B"), "book": "1"}
     )
 
-    assert "altered" in altered.context["unreadable"]
+    assert altered.context["unreadable"] == "The previewed file was altered or is too old; upload it again."
     assert not StockMovement.objects.filter(reference="R").exists()
     assert logged_in(supplier).get(IMPORT_URL).status_code == 302  # not staff: sent to the admin's login
     assert 'href="/admin/stocks/stock/import-delivery/"' in client.get(admin_url(Stock)).content.decode()
+
+
+def test_a_delivery_of_more_lines_than_any_delivery_note_is_refused_whole(clerk, stocked_article):
+    stocked_article(1, sku="TEA-1")
+    rows = "".join(f"SKU-{n},1\n" for n in range(MAX_DELIVERY_LINES + 1))
+
+    response = upload(logged_in(clerk), f"sku,quantity\n{rows}")
+
+    assert [p["message"] for p in response.context["problems"]] == [
+        f"A delivery holds at most {MAX_DELIVERY_LINES:,} lines, not {MAX_DELIVERY_LINES + 1:,}; split it."
+    ]
