@@ -34,6 +34,14 @@ def role_matrix(endpoints) -> list:
     ]
 
 
+def assert_answered(response, expected: int) -> None:
+    """The role matrix's expected status: a 403 is the one error shape's `permission_denied`."""
+    if expected == 403:
+        assert_error(response, 403, "permission_denied")
+    else:
+        assert response.status_code == expected, response.content
+
+
 def call(client, method: str, url: str, payload=None):
     """`client.<method>(url)`, with `payload` sent as JSON when there is one."""
     if payload is None:
