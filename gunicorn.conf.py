@@ -14,15 +14,18 @@ options override it. Everything comes from the environment:
 - `GUNICORN_GRACEFUL_TIMEOUT` (8 s): on SIGTERM, in-flight requests get this long to finish, under
   the 10 s Docker waits before its SIGKILL.
 - `LOG_FORMAT` (json unless DEBUG): gunicorn's own lines in the application's format (core/logging.py).
-
-No access log: the metrics count and time every request per view, the gateway logs the edge, and a
-line per request would cost CPU the benchmarks measure.
+- `ACCESS_LOG` (on): one line per request on stdout: method, path, status, duration and request id.
+  The path only: a query string may hold what a customer searched for. A pay_url's secret is masked.
+  Probes and scrapes (`/health/`, `/health/ready/`, `/metrics`) are left out: they come every few
+  seconds and say nothing about the store's clients. This is the access log at the edge: KrakenD CE
+  cannot mask the secret in its own (docs/adr/0008-gateway.md), so it has none.
 
 Metrics: each worker is a process, so prometheus_client keeps its values in files under
 PROMETHEUS_MULTIPROC_DIR (a fresh private directory unless set, emptied at start when set) and
 `/metrics` sums them; `child_exit` drops a dead worker's live gauges.
 """
 
+import logging
 import os
 import shutil
 import tempfile
@@ -31,7 +34,14 @@ from pathlib import Path
 import environ
 from gunicorn.glogging import Logger
 
-from core.logging import JsonFormatter, RequestIdFilter, SecretPathFilter, log_format
+from core.logging import (
+    PLAIN_FORMAT,
+    JsonFormatter,
+    RequestIdFilter,
+    SecretPathFilter,
+    log_format,
+    without_secrets,
+)
 
 env = environ.Env()
 
@@ -49,7 +59,7 @@ workers = env.int("GUNICORN_WORKERS", default=_usable_cpus())
 threads = env.int("GUNICORN_THREADS", default=4)
 timeout = env.int("GUNICORN_TIMEOUT", default=30)
 graceful_timeout = env.int("GUNICORN_GRACEFUL_TIMEOUT", default=8)
-accesslog = None
+accesslog = "-" if env.bool("ACCESS_LOG", default=True) else None
 # What a forwarded header means is the services' trusted-proxy setting's to decide (TRUSTED_PROXIES,
 # core/proxies.py), not gunicorn's: its default believes X-Forwarded-Proto and X-Forwarded-Ssl from
 # loopback, so any local process could make the store build https:// links.
@@ -64,19 +74,41 @@ if Path("/dev/shm").is_dir():
     worker_tmp_dir = "/dev/shm"
 
 
-class JsonLogger(Logger):
-    """gunicorn's own lines (worker booted, timed out, ...) as JSON, like the application's."""
+NOT_ACCESS_LOGGED = frozenset({"/health/", "/health/ready/", "/metrics"})
+_LOG_FORMAT = log_format(debug=env.bool("DEBUG", default=False))
+
+
+class ServiceLogger(Logger):
+    """gunicorn's own lines (worker booted, timed out, ...) and the access log in the application's
+    format (core/logging.py)."""
 
     def setup(self, cfg):
         super().setup(cfg)
         for handler in (*self.error_log.handlers, *self.access_log.handlers):
-            handler.setFormatter(JsonFormatter())
+            handler.setFormatter(
+                JsonFormatter() if _LOG_FORMAT == "json" else logging.Formatter(PLAIN_FORMAT)
+            )
             handler.addFilter(RequestIdFilter())
             handler.addFilter(SecretPathFilter())
 
+    def access(self, resp, req, environ, request_time):
+        path = environ.get("PATH_INFO", "")
+        if not self.cfg.accesslog or path in NOT_ACCESS_LOGGED:
+            return
+        fields = {
+            "method": environ.get("REQUEST_METHOD", "-"),
+            "path": without_secrets(path),
+            "status": resp.status_code,
+            "duration_ms": round(request_time.total_seconds() * 1000, 1),
+            # The id the service answered with (core/request_id.py): the caller's, or a new one.
+            "request_id": next(
+                (value for name, value in resp.headers if name.lower() == "x-request-id"), "-"
+            ),
+        }
+        self.access_log.info("%(method)s %(path)s %(status)s %(duration_ms)s ms", fields, extra=fields)
 
-if log_format(debug=env.bool("DEBUG", default=False)) == "json":
-    logger_class = JsonLogger
+
+logger_class = ServiceLogger
 
 # Read by prometheus_client when the workers import it, so it is set before any worker starts.
 _private_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")

@@ -8,7 +8,10 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         from . import cache
+        from .metrics import before_scrape
+        from .readiness import refresh_readiness_gauges
 
         # Each request reads the read caches' versions once (core/cache.py).
         request_started.connect(cache.request_started, dispatch_uid="read-cache-request-started")
         request_finished.connect(cache.request_finished, dispatch_uid="read-cache-request-finished")
+        before_scrape(refresh_readiness_gauges)

@@ -24,18 +24,25 @@ PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 
 class RequestIdFilter(logging.Filter):
-    """Adds `request_id` to every record a handler writes, whichever logger it comes from."""
+    """Adds `request_id` to every record a handler writes, whichever logger it comes from (a record
+    that names its request itself, as the access log's do, keeps it)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = current_request_id() or "-"
+        record.request_id = getattr(record, "request_id", None) or current_request_id() or "-"
         return True
 
 
-class SecretPathFilter(logging.Filter):
-    """Masks the secret of a pay_url path (`.../pay/<secret>/`) in every line: whoever reads the
-    logs must not be able to pay with, or look at, someone's payment."""
+SECRET_IN_PATH = re.compile(r"(/pay/)[^/\s?#]+")
 
-    SECRET_IN_PATH = re.compile(r"(/pay/)[^/\s?#]+")
+
+def without_secrets(text: str) -> str:
+    """`text` with the secret of any pay_url path in it (`.../pay/<secret>/`) masked."""
+    return SECRET_IN_PATH.sub(r"\1[redacted]", text) if "/pay/" in text else text
+
+
+class SecretPathFilter(logging.Filter):
+    """Masks the secret of a pay_url path in every line: whoever reads the logs must not be able to
+    pay with, or look at, someone's payment."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -43,7 +50,7 @@ class SecretPathFilter(logging.Filter):
         except (TypeError, ValueError):  # a malformed log call: logging reports it, not this filter
             return True
         if "/pay/" in message:
-            record.msg, record.args = self.SECRET_IN_PATH.sub(r"\1[redacted]", message), None
+            record.msg, record.args = without_secrets(message), None
         return True
 
 
@@ -94,4 +101,7 @@ def logging_config(*, log_format: str, level: str) -> dict:
             }
         },
         "root": {"handlers": ["console"], "level": level},
+        # Django's own handler for its loggers (DEBUG only) writes unfiltered lines, pay_url secrets
+        # included: its records go to the root's handler like every other.
+        "loggers": {"django": {"handlers": [], "propagate": True}},
     }

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_safe
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, multiprocess
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 from prometheus_client.exposition import choose_encoder
 
 logger = logging.getLogger(__name__)
@@ -57,6 +57,19 @@ READ_CACHE_MISSES = Counter(
     "Cached reads computed from the database (a changed version, no entry, or the cache down).",
     ["read"],
 )
+
+READINESS_CHECKS = Gauge(
+    "readiness_check_ok",
+    "1 when the readiness check (`check`: database, cache) answered at the last scrape, 0 when not.",
+    ["check"],
+    multiprocess_mode="mostrecent",
+)
+
+
+def record_readiness(checks: dict[str, str]) -> None:
+    """The readiness probe's checks (`{"database": "ok", ...}`) as gauges, for the alert rules."""
+    for check, state in checks.items():
+        READINESS_CHECKS.labels(check).set(1 if state == "ok" else 0)
 
 
 class RequestMetricsMiddleware:

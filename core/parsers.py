@@ -52,3 +52,8 @@ class JSONParser(parsers.JSONParser):
         if holds_lone_surrogate(data):
             raise ParseError(LONE_SURROGATE)
         return data
+
+
+# For the actions a clerk may also submit from the browsable API's HTML form (multipart) without
+# writing JSON: restock, adjust, order creation.
+JSON_OR_FORM = [JSONParser, parsers.FormParser, parsers.MultiPartParser]

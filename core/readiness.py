@@ -7,7 +7,16 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from .cache import cache_status
+from .metrics import record_readiness
 from .views import HealthSerializer, database_status
+
+
+def readiness_checks() -> dict[str, str]:
+    return {"database": database_status(), "cache": cache_status()}
+
+
+def refresh_readiness_gauges() -> None:
+    record_readiness(readiness_checks())
 
 
 @extend_schema(responses={200: HealthSerializer, 503: HealthSerializer}, tags=["health"])
@@ -18,7 +27,7 @@ from .views import HealthSerializer, database_status
 def readiness(request):
     """503 when the database does not answer; a cache that does not answer only degrades the service
     (reads then come from the database)."""
-    checks = {"database": database_status(), "cache": cache_status()}
+    checks = readiness_checks()
     if checks["database"] != "ok":
         return Response({"status": "unavailable", "checks": checks}, status=503)
     return Response({"status": "ok" if checks["cache"] == "ok" else "degraded", "checks": checks})

@@ -37,7 +37,7 @@ ERROR_REQUESTS = [
         "clerk",
         "post",
         "/api/v1/orders/",
-        ("customer=1", "application/x-www-form-urlencoded"),
+        ("customer", "text/plain"),
         415,
         "unsupported_media_type",
     ),

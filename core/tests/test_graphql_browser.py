@@ -61,4 +61,11 @@ def test_a_supplier_opens_graphiql_on_the_starter_query_runs_it_and_opens_a_link
         page.locator(".graphiql-execute-button").click()
         expect(response).to_contain_text('"quantity": 2')
         page.screenshot(path=SCREENSHOTS / "graphiql-link.png")
+
+        # A query too long for a link leaves the address bare, and a reload still opens on it.
+        long_query = "{ lowStock { sku quantity } }\n" + "# a supplier's long note\n" * 200
+        editor.evaluate("(editor, query) => editor.CodeMirror.setValue(query)", long_query)
+        expect(page).to_have_url(f"{live_server.url}/graphql/")
+        page.reload()
+        expect(editor).to_contain_text("a supplier's long note")
     assert elsewhere == []

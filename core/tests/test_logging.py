@@ -176,3 +176,41 @@ def wait_for_log_line(log, request_id: str) -> dict:
                 return json.loads(text)
         time.sleep(0.05)
     raise AssertionError(f"no log line with request id {request_id}:\n{log.read_text()}")
+
+
+# --- the access log (gunicorn.conf.py) ---------------------------------------------------------------
+
+
+def access_lines(log) -> list[dict]:
+    return [
+        line
+        for text in log.read_text().splitlines()
+        if text.startswith("{") and (line := json.loads(text))["logger"] == "gunicorn.access"
+    ]
+
+
+def test_each_request_is_access_logged_with_its_id_status_and_duration_without_its_secret(payments):
+    secret = "s3cr3t-pay-token-4242"
+    requests.get(f"{payments.url}/health/", timeout=5)
+    requests.post(
+        f"{payments.url}/api/v1/payments/987654/pay/{secret}/?card=4242424242424242",
+        json={},
+        headers={"X-Request-Id": "trace-access-1"},
+        timeout=5,
+    )
+
+    deadline = time.monotonic() + 5
+    while not any(line["request_id"] == "trace-access-1" for line in access_lines(payments.log)):
+        assert time.monotonic() < deadline, payments.log.read_text()
+        time.sleep(0.05)
+    (line,) = [line for line in access_lines(payments.log) if line["request_id"] == "trace-access-1"]
+    assert (line["method"], line["path"], line["status"]) == (
+        "POST",
+        "/api/v1/payments/987654/pay/[redacted]/",
+        400,  # no card details
+    )
+    assert line["message"] == f"POST /api/v1/payments/987654/pay/[redacted]/ 400 {line['duration_ms']} ms"
+    assert 0 < line["duration_ms"] < 5000
+    written = payments.log.read_text()
+    assert secret not in written and "4242424242424242" not in written
+    assert not [line for line in access_lines(payments.log) if line["path"].startswith("/health/")]

@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 import requests
 from django.conf import settings
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from prometheus_client import REGISTRY
 
 from core import metrics as core_metrics
@@ -21,6 +24,9 @@ from orders.payments_client import CircuitBreaker, PaymentsClient
 from orders.services import order_cancel, order_create, order_mark_paid
 from orders.tests.payments_service import free_port
 from orders.tests.payments_stub import payment_json, refused_url, stub_server
+from stocks.models import Stock
+
+from .test_health import DEAD_REDIS
 
 NAMED_METRICS = (
     "http_request_duration_seconds",
@@ -33,6 +39,11 @@ NAMED_METRICS = (
     "payments_circuit_state",
     "payments_circuit_opened_total",
     "stock_low_articles",
+    "readiness_check_ok",
+    "django_db_new_connections_total",
+    "django_db_execute_total",
+    "django_db_query_duration_seconds",
+    "django_db_errors_total",
 )
 
 
@@ -115,6 +126,40 @@ def test_the_low_stock_gauge_counts_the_active_articles_to_reorder_at_each_scrap
     stocked_article(1, sku="LOW-2", stock__min_quantity=5)
 
     assert "stock_low_articles 2.0" in client.get("/metrics").content.decode()
+
+
+@pytest.mark.django_db
+def test_the_readiness_checks_are_gauges_refreshed_at_each_scrape(client):
+    def readiness(check: str) -> float | None:
+        return REGISTRY.get_sample_value("readiness_check_ok", {"check": check})
+
+    client.get("/metrics")
+    assert (readiness("database"), readiness("cache")) == (1, 1)
+
+    with override_settings(CACHES=DEAD_REDIS):
+        client.get("/metrics")
+    assert (readiness("database"), readiness("cache")) == (1, 0)
+
+    client.get("/metrics")
+    assert readiness("cache") == 1
+
+
+@pytest.mark.django_db
+def test_every_database_statement_is_counted_and_timed(client, stocked_article):
+    stocked_article(3)
+    labels = {"alias": "default", "vendor": "mysql"}
+    statements_before = sample("django_db_execute_total", **labels)
+    timed_before = sample("django_db_query_duration_seconds_count", **labels)
+
+    with CaptureQueriesContext(connection) as queries:
+        list(Stock.objects.select_related("article"))
+        Stock.objects.filter(quantity__gte=0).count()
+
+    assert len(queries) == 2
+    assert sample("django_db_execute_total", **labels) == statements_before + 2
+    assert sample("django_db_query_duration_seconds_count", **labels) == timed_before + 2
+    scraped = client.get("/metrics").content.decode()
+    assert 'django_db_execute_total{alias="default",vendor="mysql"}' in scraped
 
 
 def test_a_gauge_that_cannot_be_refreshed_leaves_the_other_metrics_scraped(client, monkeypatch):

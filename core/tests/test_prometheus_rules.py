@@ -20,8 +20,8 @@ def promtool(*arguments: str) -> str:
 @pytest.mark.parametrize(
     ("arguments", "says"),
     [
-        (["check", "config", "prometheus.yml"], "SUCCESS: 5 rules found"),
-        (["check", "rules", "rules.yml", "alerts.yml"], "SUCCESS: 5 rules found"),
+        (["check", "config", "prometheus.yml"], "Checking alerts.yml\n  SUCCESS: 7 rules found"),
+        (["check", "rules", "rules.yml", "alerts.yml"], "Checking rules.yml\n  SUCCESS: 7 rules found"),
         (["test", "rules", "alerts.test.yml"], "SUCCESS"),
     ],
     ids=["config", "rules", "alert unit tests"],

@@ -1,7 +1,8 @@
 """Staff at work in a real headless Chromium, through the real KrakenD (`make stack`'s topology):
-the admin login, a restock from the admin, the report page and a GraphiQL query. Every request the
-pages make goes to the gateway; nothing else is reached. The screenshots are kept with the test's
-temporary files (and in var/screenshots/ for a person to look at).
+the admin login, a restock and a delivery import from the admin, the report page, a GraphiQL query
+and an order placed from the browsable API's form. Every request the pages make goes to the gateway;
+nothing else is reached. The screenshots are kept with the test's temporary files (and in
+var/screenshots/ for a person to look at).
 """
 
 import re
@@ -28,12 +29,23 @@ def stock_of(stack, token) -> dict:
     return answer.json()
 
 
-def test_a_manager_restocks_imports_a_delivery_reads_the_report_and_queries_graphql_through_the_gateway(
+def a_customer(stack, token) -> int:
+    answer = session().get(
+        f"{stack.gateway_url}/store-api/users/",
+        params={"role": "customer", "page_size": 1},
+        headers={"Authorization": f"Token {token}"},
+        timeout=REQUEST_TIMEOUT,
+    )
+    return answer.json()["results"][0]["id"]
+
+
+def test_a_manager_restocks_imports_reads_the_report_queries_graphql_and_orders_through_the_gateway(
     stack, tmp_path
 ):
     token = stack.token("manager")
     before = stock_of(stack, token)
     gateway = stack.gateway_url
+    customer = a_customer(stack, token)
     shots = []
 
     with chromium_page() as page:
@@ -112,8 +124,18 @@ def test_a_manager_restocks_imports_a_delivery_reads_the_report_and_queries_grap
         )
         shot("graphiql")
 
+        # One unit ordered for a customer from the browsable API's HTML form: no JSON written.
+        page.goto(f"{gateway}/api/v1/orders/")
+        page.fill("input[name=customer]", str(customer))
+        page.fill("#order-line-0-article", str(ARTICLE))
+        page.fill("#order-line-0-quantity", "1")
+        page.locator("#post-object-form button", has_text="POST").click()
+        expect(page.locator(".response-info")).to_contain_text("HTTP 201 Created")
+        expect(page.locator(".response-info")).to_contain_text(before["sku"])
+        shot("browsable-order-placed")
+
     assert elsewhere == []
-    assert stock_of(stack, token)["quantity"] == before["quantity"] + 3 + 2
+    assert stock_of(stack, token)["quantity"] == before["quantity"] + 3 + 2 - 1
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for screenshot in shots:
         assert screenshot.stat().st_size > 10_000, screenshot

@@ -1,5 +1,6 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.utils import html
 
 from core.fields import IdField, IdRelatedField, WholeNumberField
 from stocks.models import MAX_UNITS
@@ -16,6 +17,13 @@ class OrderLinesSerializer(serializers.ListSerializer):
     That is the shape orders.services gives for the lines it refuses (unknown article, ...), so a
     client reads `fields.lines[i]` whichever check failed; DRF alone would key them by index.
     """
+
+    def get_value(self, dictionary):
+        lines = super().get_value(dictionary)
+        if html.is_html_input(dictionary) and isinstance(lines, list):
+            # The HTML form offers more rows than most orders need: a row left blank is no line.
+            lines = [line for line in lines if any(str(value).strip() for value in line.values())]
+        return lines
 
     def to_internal_value(self, data):
         try:
@@ -35,12 +43,24 @@ class OrderLineInputSerializer(serializers.Serializer):
         list_serializer_class = OrderLinesSerializer
 
 
+# Rows of the browsable API's order form (`lines[0]article`, `lines[0]quantity`, ...: DRF's names for
+# a list in form data); a JSON body takes up to MAX_LINES.
+FORM_LINE_ROWS = 5
+
+
 class OrderCreateSerializer(serializers.Serializer):
     customer = IdRelatedField(
         queryset=User.objects.all(),
         help_text="Id of an active customer.",
+        # A number, not DRF's drop-down of every user.
+        style={"base_template": "input.html", "input_type": "number"},
     )
-    lines = OrderLineInputSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
+    lines = OrderLineInputSerializer(
+        many=True,
+        allow_empty=False,
+        max_length=MAX_LINES,
+        style={"template": "orders/order_lines_fieldset.html", "rows": range(FORM_LINE_ROWS)},
+    )
 
 
 class OrderLineSerializer(serializers.ModelSerializer):

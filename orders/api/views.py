@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from core.idempotency import run_idempotent
 from core.idempotency_keys import HEADER, IdempotencyKeyReused, InvalidIdempotencyKey
 from core.idempotency_keys import HEADER_SCHEMA as IDEMPOTENCY_HEADER_SCHEMA
+from core.parsers import JSON_OR_FORM
 from stocks.errors import InsufficientStock, StockLimitExceeded
 from users.models import Role
 from users.permissions import STAFF, ActionRoles
@@ -45,6 +46,8 @@ class OrderViewSet(
     """Customer orders. Creating one takes its stock; cancelling it gives the stock back."""
 
     serializer_class = OrderSerializer
+    # A clerk may also place an order from the browsable API's HTML form.
+    parser_classes = JSON_OR_FORM
     permission_classes = [ActionRoles]
     action_roles = {
         "list": STAFF | {Role.CUSTOMER},
@@ -69,6 +72,13 @@ class OrderViewSet(
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Order.objects.none()
         return selectors.order_list(actor=self.request.user)
+
+    def get_serializer_class(self):
+        """The order's own input for creation, so that the browsable API's form and OPTIONS describe
+        it (they ask with the request's method changed to the form's)."""
+        if self.action_map.get(self.request.method.lower(), self.action) == "create":
+            return OrderCreateSerializer
+        return OrderSerializer
 
     @extend_schema(
         request=OrderCreateSerializer,
@@ -95,7 +105,7 @@ class OrderViewSet(
         """
 
         def place_order():
-            serializer = OrderCreateSerializer(data=request.data)
+            serializer = self.get_serializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             order = services.order_create(created_by=request.user, **serializer.validated_data)
             return status.HTTP_201_CREATED, OrderSerializer(order).data

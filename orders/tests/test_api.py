@@ -363,13 +363,10 @@ def test_a_json_body_that_is_not_an_object_is_a_400(api_client, clerk, tea, body
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(
-    ("content", "content_type"),
-    [("customer=1&lines=2", "application/x-www-form-urlencoded"), ("customer", "text/plain")],
-)
-def test_a_body_that_is_not_json_is_an_unsupported_media_type(api_client, clerk, tea, content, content_type):
+@pytest.mark.parametrize("content_type", ["text/plain", "application/xml"])
+def test_a_body_neither_json_nor_a_form_is_an_unsupported_media_type(api_client, clerk, tea, content_type):
     before = snapshot()
-    response = api_client(clerk).post(ORDERS_URL, content, content_type=content_type)
+    response = api_client(clerk).post(ORDERS_URL, "customer", content_type=content_type)
     assert_error(response, 415, "unsupported_media_type")
     assert snapshot() == before
 
@@ -572,3 +569,67 @@ def test_cancelling_a_paid_order_while_payments_is_down_is_503_and_changes_nothi
     assert_error(api_client(clerk).post(f"{ORDERS_URL}{order.pk}/cancel/"), 503, "payments_unavailable")
     assert snapshot() == before
     assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID
+
+
+# --- the browsable API's order form -------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_options_and_the_browsable_page_describe_the_orders_own_input(api_client, clerk, customer):
+    client = api_client(clerk)
+
+    described = client.options(ORDERS_URL).json()["actions"]["POST"]
+    page = client.get(ORDERS_URL, HTTP_ACCEPT="text/html").content.decode()
+
+    assert set(described) == {"customer", "lines"}
+    assert set(described["lines"]["child"]["children"]) == {"article", "quantity"}
+    assert 'name="customer"' in page and 'type="number"' in page
+    assert f'<option value="{customer.pk}"' not in page  # no drop-down of every user (form or filters)
+    for row in range(5):
+        assert f'name="lines[{row}]article"' in page and f'name="lines[{row}]quantity"' in page
+    assert "Lists are not currently supported" not in page
+
+
+@pytest.mark.django_db
+def test_a_clerk_places_an_order_from_the_html_form_rows_left_blank_ignored(
+    api_client, clerk, customer, tea, mug
+):
+    form = {
+        "customer": str(customer.pk),
+        "lines[0]article": str(tea.pk),
+        "lines[0]quantity": "2",
+        "lines[1]article": "",
+        "lines[1]quantity": "",
+        "lines[2]article": str(mug.pk),
+        "lines[2]quantity": "1",
+    }
+
+    placed = api_client(clerk).post(ORDERS_URL, form, format="multipart")  # as the form posts
+
+    assert placed.status_code == 201, placed.content
+    assert [(line["sku"], line["quantity"]) for line in placed.json()["lines"]] == [
+        ("TEA-1", 2),
+        ("MUG-1", 1),
+    ]
+    assert quantities(tea, mug) == [8, 2]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("rows", "field_errors"),
+    [
+        ({"lines[0]article": "", "lines[0]quantity": ""}, {"lines"}),
+        ({"lines[0]article": "TEA-1", "lines[0]quantity": "2"}, {"lines"}),
+        ({"lines[0]quantity": "2"}, {"lines"}),
+    ],
+    ids=["every row blank", "a sku where the id goes", "no article"],
+)
+def test_an_order_form_with_no_usable_line_is_refused_and_changes_nothing(
+    api_client, clerk, customer, tea, rows, field_errors
+):
+    before = snapshot()
+
+    refused = api_client(clerk).post(ORDERS_URL, {"customer": str(customer.pk), **rows}, format="multipart")
+
+    assert set(assert_error(refused, 400, "invalid")["fields"]) == field_errors
+    assert snapshot() == before

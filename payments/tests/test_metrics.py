@@ -46,3 +46,11 @@ def test_metrics_show_none_of_the_stores_own_metrics():
     assert "http_request_duration_seconds" in body
     for store_only in ("orders_created_total", "payments_client_failures_total", "payments_circuit_state"):
         assert store_only not in body
+
+
+def test_metrics_show_the_payments_database_readiness_and_statements():
+    body = APIClient().get("/metrics").content.decode()
+
+    assert REGISTRY.get_sample_value("readiness_check_ok", {"check": "database"}) == 1
+    assert REGISTRY.get_sample_value("readiness_check_ok", {"check": "cache"}) is None  # payments has none
+    assert 'django_db_execute_total{alias="default",vendor="mysql"}' in body

@@ -1,11 +1,10 @@
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from core.http import cached_json_response
-from core.parsers import JSONParser
+from core.parsers import JSON_OR_FORM
 from users.permissions import STAFF, STOCK_READERS, ActionRoles
 
 from .. import selectors, services
@@ -19,9 +18,6 @@ from .serializers import (
     StockMovementSerializer,
     StockSerializer,
 )
-
-# The actions a clerk may also book from the browsable API's HTML form (multipart) without writing JSON.
-JSON_OR_FORM = [JSONParser, FormParser, MultiPartParser]
 
 
 class StockViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

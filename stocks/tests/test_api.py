@@ -7,6 +7,7 @@ import pytest
 from articles.tests.factories import ArticleFactory
 from core.tests import assert_error, call, count_list_queries, role_matrix
 from orders.services import order_create
+from stocks import services
 from stocks.models import MovementKind, Stock, StockMovement
 
 STOCKS_URL = "/api/v1/stocks/"
@@ -368,3 +369,22 @@ def test_a_clerk_restocks_from_the_browsable_apis_html_form_without_writing_json
     assert booked.status_code == 200 and booked.json()["quantity"] == 13
     assert_error(refused, 400, "invalid")
     assert StockMovement.objects.filter(reference="DN-FORM").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_ledgers_article_filter_is_an_id_box_not_a_list_of_the_catalogue(
+    api_client, clerk, article, stocked_article
+):
+    client = api_client(clerk)
+    other = stocked_article(4, sku="MUG-9")
+    services.stock_restock(article_id=article.pk, quantity=2, reference="DN-1", user=clerk)
+    services.stock_restock(article_id=other.pk, quantity=2, reference="DN-2", user=clerk)
+
+    page = client.get(MOVEMENTS_URL, HTTP_ACCEPT="text/html").content.decode()
+    filtered = client.get(MOVEMENTS_URL, {"article": article.pk}).json()["results"]
+    unknown = client.get(MOVEMENTS_URL, {"article": 999_999})
+
+    assert 'name="article"' in page and f'<option value="{article.pk}"' not in page
+    assert {movement["article"] for movement in filtered} == {article.pk}
+    assert "DN-1" in [movement["reference"] for movement in filtered]
+    assert_error(unknown, 400, "invalid")

@@ -130,11 +130,39 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 
+# Django's engines, wrapped by django-prometheus's to count connections, statements and errors and to
+# time each statement (`django_db_*` at /metrics): the same backends, one histogram observation more
+# per statement.
+INSTRUMENTED_ENGINES = {
+    "django.db.backends.mysql": "django_prometheus.db.backends.mysql",
+    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+}
+MYSQL_ENGINE = INSTRUMENTED_ENGINES["django.db.backends.mysql"]
+# Statement times from a primary-key lookup (well under a millisecond) to a lock wait.
+PROMETHEUS_LATENCY_BUCKETS = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    float("inf"),
+)
+
+
 def database_from_env(default_sqlite_name: str, *, variable: str = "DATABASE_URL") -> dict:
     """One database from the URL in `variable` (DATABASE_URL by default), tuned per engine.
 
     MySQL/MariaDB: utf8mb4 and strict mode so bad data is refused rather than truncated.
     SQLite: IMMEDIATE transactions so concurrent writers queue instead of failing mid-transaction.
+    Both through django-prometheus's instrumented engine (INSTRUMENTED_ENGINES).
     """
     VAR_DIR.mkdir(exist_ok=True)
     database = env.db_url(variable, default=f"sqlite:///{VAR_DIR / default_sqlite_name}")
@@ -153,6 +181,7 @@ def database_from_env(default_sqlite_name: str, *, variable: str = "DATABASE_URL
         database["CONN_HEALTH_CHECKS"] = True
     elif engine == "django.db.backends.sqlite3":
         database.setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
+    database["ENGINE"] = INSTRUMENTED_ENGINES.get(engine, engine)
     return database
 
 

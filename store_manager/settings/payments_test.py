@@ -13,10 +13,11 @@ os.environ.setdefault("PAYMENTS_WEBHOOK_SECRET", "suite-webhook-secret-9a4c7e2b5
 
 from django.core.exceptions import ImproperlyConfigured
 
+from .base import MYSQL_ENGINE
 from .payments import *  # noqa: F403
 from .payments import DATABASES
 
-if DATABASES["default"]["ENGINE"] != "django.db.backends.mysql":
+if DATABASES["default"]["ENGINE"] != MYSQL_ENGINE:
     raise ImproperlyConfigured(
         "The payments tests run against MariaDB/MySQL: PAYMENTS_DATABASE_URL must be mysql://…"
     )

@@ -15,11 +15,11 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from .base import rates_from_env
+from .base import MYSQL_ENGINE, rates_from_env
 from .store import *  # noqa: F403
 from .store import CACHES, DATABASES, THROTTLE_RATES
 
-if DATABASES["default"]["ENGINE"] != "django.db.backends.mysql":
+if DATABASES["default"]["ENGINE"] != MYSQL_ENGINE:
     raise ImproperlyConfigured("The tests run against MariaDB/MySQL: DATABASE_URL must be mysql://…")
 if CACHES["default"]["BACKEND"] != "django_redis.cache.RedisCache":
     raise ImproperlyConfigured("The tests run against Redis: REDIS_URL must be redis://…")
