@@ -24,7 +24,7 @@ help:
 	@echo "make bench   Locust against store and payments (gunicorn, MariaDB, Redis), about 8 minutes; prints the"
 	@echo "             targets and records the run in docs/benchmarks.md and docs/benchmarks.png (BENCH_SECONDS=10"
 	@echo "             a run, 3 runs a scenario; BENCH_ARGS=\"--scenario reports\" for a subset, BENCH_ARGS=--help),"
-	@echo "             then wrk on the gateway's cost, direct vs through KrakenD (BENCH_GATEWAY_ARGS=--help)"
+	@echo "             then the light client (wrk) on issue 15's targets and the gateway's cost (BENCH_LIGHT_ARGS=--help)"
 
 install:
 	@scripts/bootstrap.sh
@@ -70,10 +70,11 @@ format: install
 	$(PYTHON) -m ruff check --fix .
 	$(PYTHON) -m ruff format .
 
-# Locust on every scenario, then wrk on the gateway's cost (its own stack: scripts/bench/gateway.py).
+# Locust on every scenario, then the light client, wrk, on issue 15's targets and the gateway's cost
+# (its own stack: scripts/bench/light.py).
 bench: install-bench
 	@$(SERVICES) run -- $(PYTHON) -m scripts.bench $(BENCH_ARGS)
-	@$(PYTHON) -m scripts.bench.gateway $(BENCH_GATEWAY_ARGS)
+	@$(PYTHON) -m scripts.bench.light $(BENCH_LIGHT_ARGS)
 
 install-bench:
 	@scripts/bootstrap.sh --bench

@@ -4,13 +4,21 @@ InnoDB resolves a deadlock by rolling back one of the transactions (error 1213) 
 lock after `innodb_lock_wait_timeout` (error 1205). Both are safe to retry from the start of the
 outermost transaction; retrying inside a savepoint would run on a transaction InnoDB already
 rolled back, so a nested call lets the outer one retry.
+
+A service called by another service (an order taking its stock) is simply part of that service's
+transaction: no savepoint, two statements fewer, and an error in it rolls the whole unit back, as
+the calling service never goes on after one. A service called inside a transaction that is not a
+service's (the admin runs each action in one, a test case runs in one) gets a savepoint: that caller
+may roll back to it and go on.
 """
 
 import functools
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db import OperationalError, connection, transaction
 from django.db.models import Model
@@ -30,17 +38,32 @@ def _is_lock_race(error: OperationalError) -> bool:
     return connection.vendor == "sqlite" and "locked" in str(error)
 
 
+_in_service_transaction: ContextVar[bool] = ContextVar("in_service_transaction", default=False)
+
+
+@contextmanager
+def _service_transaction() -> Iterator[None]:
+    with transaction.atomic():
+        token = _in_service_transaction.set(True)
+        try:
+            yield
+        finally:
+            _in_service_transaction.reset(token)
+
+
 def atomic_with_retry(func):
     """Run `func` in a transaction, retried a bounded number of times on deadlock or lock timeout."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        if _in_service_transaction.get():
+            return func(*args, **kwargs)
         if connection.in_atomic_block:
-            with transaction.atomic():
+            with _service_transaction():
                 return func(*args, **kwargs)
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                with transaction.atomic():
+                with _service_transaction():
                     return func(*args, **kwargs)
             except OperationalError as error:
                 if not _is_lock_race(error):
@@ -63,3 +86,15 @@ def bulk_insert(model: type[Model], rows: Sequence[Model]) -> list[Model]:
     for row in rows:
         row.save(force_insert=True)
     return list(rows)
+
+
+def keep_as_prefetched(instance: Model, relation: str, rows: Sequence[Model]) -> None:
+    """Record `rows` as `instance`'s prefetched `relation`, as prefetch_related does after its query:
+    `instance.<relation>.all()` (and `.get()`, `.count()`) then read them with no query. For rows just
+    written, whose values are in hand (Django has no public call for it)."""
+    cached = getattr(instance, relation).all()
+    cached._result_cache, cached._prefetch_done = list(rows), True
+    instance._prefetched_objects_cache = {
+        **getattr(instance, "_prefetched_objects_cache", {}),
+        relation: cached,
+    }

@@ -1,6 +1,6 @@
 """The production topology of docker-compose.yml as processes on this machine: `make stack`
 (scripts/serve.py stack), the gateway tests (core/tests/live_stack.py) and the gateway's benchmark
-(scripts/bench/gateway.py) run it.
+(scripts/bench/light.py) run it.
 
 Each compose service is a program of one supervisor (scripts/supervisor.py): a MariaDB server per
 service and Redis, their users and passwords made for the run; the migrations, the static files and

@@ -104,16 +104,20 @@ class OrderViewSet(
         with its `payment` brought up to date, requesting the payment if the order still has none.
         """
 
+        placed = []
+
         def place_order():
             serializer = self.get_serializer(data=request.data)
             serializer.is_valid(raise_exception=True)
-            order = services.order_create(created_by=request.user, **serializer.validated_data)
-            return status.HTTP_201_CREATED, OrderSerializer(order).data
+            placed.append(services.order_create(created_by=request.user, **serializer.validated_data))
+            return status.HTTP_201_CREATED, OrderSerializer(placed[-1]).data
 
         status_code, body, replayed = run_idempotent(request, scope="orders.create", produce=place_order)
         if status_code == status.HTTP_201_CREATED:
             # After run_idempotent's transaction committed: never wait on payments holding locks.
-            order = services.order_request_payment_after_create(order_id=body["id"])
+            order = services.order_request_payment_after_create(
+                order_id=body["id"], placed=None if replayed else placed[-1]
+            )
             if order is not None:
                 body = {**body, "payment": order_payment_data(order)}
         headers = {"Idempotent-Replayed": "true"} if replayed else {}

@@ -135,7 +135,7 @@ def test_a_forged_notification_is_refused_and_changes_nothing(order, forgery):
     assert state(order) == before
 
 
-@pytest.mark.parametrize("age", [301, -301, 3600])
+@pytest.mark.parametrize("age", [310, -310, 3600])  # past 5 minutes, with room for a slow run
 @pytest.mark.django_db
 def test_a_notification_signed_more_than_5_minutes_away_is_stale(order, age):
     before = state(order)

@@ -15,8 +15,11 @@ import pytest
 import requests
 from django.conf import settings as django_settings
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from prometheus_client import REGISTRY
 from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from orders.models import Order, OrderStatus, PaymentStatus
 from orders.payments_client import CircuitBreaker, PaymentsClient, breaker
@@ -157,6 +160,37 @@ def test_an_order_gets_its_payment_and_becomes_paid_when_the_customer_pays(store
         "4242",
     )
     assert pay(payment["pay_url"], GOOD_CARD).status_code == 409  # already paid: charged once
+
+
+MAX_STATEMENTS_PER_ORDER = 12  # issue 15's budget, an Idempotency-Key and the payment request included
+
+
+@pytest.mark.django_db(transaction=True)
+def test_placing_an_order_and_requesting_its_payment_costs_at_most_12_sql_statements(
+    stocked_article, customer, clerk
+):
+    """In this process, as a replica serves it: the key, the order, its 3 lines, their stock and ledger
+    in one transaction, then the payment linked (the token read once, then from the cache)."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=clerk).key}")
+    lines = [{"article": stocked_article(50).pk, "quantity": quantity} for quantity in (1, 2, 3)]
+
+    def place(key: str):
+        with CaptureQueriesContext(connection) as statements:
+            answer = client.post(
+                "/api/v1/orders/",
+                {"customer": customer.pk, "lines": lines},
+                format="json",
+                HTTP_IDEMPOTENCY_KEY=key,
+            )
+        assert answer.status_code == 201, answer.content
+        return answer.json(), [statement["sql"] for statement in statements.captured_queries]
+
+    place("warm-up-order-0001")
+    order, statements = place("counted-order-0001")
+
+    assert order["payment"] is not None and order["payment"]["pay_url"]
+    assert len(statements) <= MAX_STATEMENTS_PER_ORDER, "\n".join(statements)
 
 
 def test_requesting_the_payment_again_returns_the_one_the_order_has(store, new_order):

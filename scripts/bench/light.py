@@ -1,13 +1,16 @@
-"""`make bench`, the gateway's own cost: the same requests straight to the store and through KrakenD,
-measured with wrk (a low-overhead client: C, an event loop per thread) in interleaved rounds.
+"""`make bench` with a light client: wrk (C, an event loop per thread, little CPU per request) on
+the requests issue 15 sets targets for, judged as ratios to `/health/` in the same run, and the
+gateway's own cost: a few of the same requests straight to the store and through KrakenD, in
+interleaved rounds.
 
-    .venv/bin/python -m scripts.bench.gateway [--seconds 8] [--rounds 3] [--output docs/benchmarks.md]
+    .venv/bin/python -m scripts.bench.light [--seconds 8] [--rounds 3] [--output docs/benchmarks.md]
 
 The topology is `make stack`'s (scripts/stack.py): two store replicas on one port and payments
 under gunicorn, MariaDB, Redis, KrakenD with krakend.json's routes, timeouts and breakers; only its
 rate limits are lifted, and the store's budgets too (THROTTLE_RATES), so that the figures are the
-gateway's cost, not its limits. Orders call payments through the gateway either way, as deployed.
-Each figure is also given as a ratio to the store's `/health/` in the same run.
+store's and the gateway's cost, not their limits. Orders call payments through the gateway either
+way, as deployed; after them the store's invariants are checked (stock within its limits and
+explained by its ledger, each order's stock taken once).
 """
 
 import argparse
@@ -37,8 +40,23 @@ WAYS = ("direct", "gateway")
 class Request:
     name: str
     direct: str  # the path on the store's own port
-    gateway: str  # the path on the gateway
+    gateway: str | None  # the path on the gateway; None: measured direct only
     script: str  # wrk's Lua: what each request carries
+
+    @property
+    def ways(self) -> tuple[str, ...]:
+        return WAYS if self.gateway else WAYS[:1]
+
+
+# Issue 15's targets: (request, the least throughput as a ratio to /health/ in the same run).
+TARGETS = (
+    ("order creation", 0.04),
+    ("stock report, warm cache", 0.6),
+    ("stock report, 304 revalidation", 0.85),
+    ("article detail", 0.4),
+    ("order list page", 0.2),
+    ("article list page", 0.2),
+)
 
 
 @dataclass(frozen=True)
@@ -71,19 +89,42 @@ end
 """
 
 
-def requests(token: str, articles: list[int]) -> list[Request]:
-    orders = _authorization(token) + f"articles = {{{', '.join(map(str, articles))}}}\n" + ORDERS_LUA
+# One of the articles at random on every request.
+ARTICLE_LUA = """
+request = function()
+  return wrk.format(nil, string.format("/api/v1/articles/%d/", articles[math.random(1, #articles)]))
+end
+"""
+
+
+def requests(token: str, articles: list[int], report_etag: str) -> list[Request]:
+    authorized = _authorization(token)
+    some_articles = f"articles = {{{', '.join(map(str, articles))}}}\n"
+    revalidation = authorized + f"wrk.headers[\"If-None-Match\"] = '{report_etag}'\n"
     return [
         # The gateway does not route /health/ (the containers' probe): through it, KrakenD's own /__health.
         Request("health", "/health/", "/__health", ""),
         Request(
-            "stock report, warm cache",
-            "/api/v1/reports/stock/",
-            "/store-api/reports/stock/",
-            _authorization(token),
+            "stock report, warm cache", "/api/v1/reports/stock/", "/store-api/reports/stock/", authorized
         ),
-        Request("order creation", "/api/v1/orders/", "/store-api/orders/", orders),
+        Request("stock report, 304 revalidation", "/api/v1/reports/stock/", None, revalidation),
+        Request("article detail", "/api/v1/articles/", None, authorized + some_articles + ARTICLE_LUA),
+        Request("order list page", "/api/v1/orders/", None, authorized),
+        Request("article list page", "/api/v1/articles/", None, authorized),
+        Request(
+            "order creation", "/api/v1/orders/", "/store-api/orders/", authorized + some_articles + ORDERS_LUA
+        ),
     ]
+
+
+def _report_etag(stack: Stack, token: str) -> str:
+    """The stock report's ETag now (the orders come last, so that it holds until then)."""
+    report = urllib.request.Request(
+        f"http://127.0.0.1:{stack.ports.store}/api/v1/reports/stock/",
+        headers={"Authorization": f"Token {token}"},
+    )
+    with urllib.request.urlopen(report, timeout=30) as answer:
+        return answer.headers["ETag"]
 
 
 def wrk(url: str, script: str, seconds: float) -> Result:
@@ -123,8 +164,9 @@ def _stocked_articles(stack: Stack, token: str) -> list[int]:
     return articles
 
 
-def measure(seconds: float, rounds: int) -> dict[str, dict[str, list[Result]]]:
-    """Each request, `rounds` times each way, direct then through the gateway."""
+def measure(seconds: float, rounds: int) -> tuple[dict[str, dict[str, list[Result]]], dict]:
+    """Each request, `rounds` times each of its ways (direct, then through the gateway); and the store's
+    invariants after the orders."""
     # A fresh stack each time: the orders of a run would otherwise weigh on the next one.
     shutil.rmtree(STATE_DIR, ignore_errors=True)
     STATE_DIR.mkdir(parents=True)
@@ -135,23 +177,53 @@ def measure(seconds: float, rounds: int) -> dict[str, dict[str, list[Result]]]:
     results: dict[str, dict[str, list[Result]]] = {}
     with stack:
         token = stack.token("clerk")
-        for request in requests(token, _stocked_articles(stack, token)):
-            results[request.name] = {way: [] for way in WAYS}
+        articles = _stocked_articles(stack, token)
+        last_order = store_state(stack.store_env(ports.store), "last-order")["id"]
+        for request in requests(token, articles, _report_etag(stack, token)):
+            results[request.name] = {way: [] for way in request.ways}
             urls = {
                 "direct": f"http://127.0.0.1:{ports.store}{request.direct}",
-                "gateway": stack.gateway_url + request.gateway,
+                "gateway": f"{stack.gateway_url}{request.gateway}",
             }
             for round_number in range(1, rounds + 1):
-                for way in WAYS:
+                for way in request.ways:
                     print(f"bench: {request.name}, {way}, round {round_number} of {rounds}", flush=True)
                     results[request.name][way].append(wrk(urls[way], request.script, seconds))
-    return results
+        invariants = store_state(stack.store_env(ports.store), "check", "--since", str(last_order))
+    return results, invariants
+
+
+def _median(runs: list[Result]) -> float:
+    return statistics.median(run.requests_per_second for run in runs)
+
+
+def verdicts(results: dict[str, dict[str, list[Result]]], invariants: dict) -> list[str]:
+    """Each target, PASS or FAIL, on the direct figures; then the answers and the invariants."""
+    health = _median(results["health"]["direct"])
+    lines = []
+    for name, minimum in TARGETS:
+        ratio = _median(results[name]["direct"]) / health
+        lines.append(
+            f"{name} at least {minimum}x /health/ (measured {ratio:.3f}x): {_verdict(ratio >= minimum)}"
+        )
+    every = [run for ways in results.values() for runs in ways.values() for run in runs]
+    failed = sum(run.non_2xx + run.socket_errors for run in every)
+    lines.append(f"Every answer a 2xx or a 304, no socket error (failures: {failed}): {_verdict(not failed)}")
+    problems, placed = invariants["problems"], invariants["placed"]
+    lines.append(
+        f"Invariants after {placed['orders']:,} orders ({placed['without_payment']} without their payment): "
+        f"stock within its limits and explained by its ledger, each order's stock taken once "
+        f"(problems: {len(problems)}): {_verdict(not problems)}"
+    )
+    return lines + [f"  - {problem}" for problem in problems[:10]]
+
+
+def _verdict(passed: bool) -> str:
+    return "PASS" if passed else "FAIL"
 
 
 def table(results: dict[str, dict[str, list[Result]]]) -> str:
-    def median(runs: list[Result]) -> float:
-        return statistics.median(run.requests_per_second for run in runs)
-
+    median = _median
     health = median(results["health"]["direct"])
     header = ("request", "way", "req/s (median; each round)", "x /health/", "p50 ms", "p99 ms")
     rows = [(*header, "non-2xx", "socket errors", "gateway / direct")]
@@ -175,18 +247,18 @@ def table(results: dict[str, dict[str, list[Result]]]) -> str:
     return report.markdown_table(rows, text_columns=2)
 
 
-def section(text: str, options: argparse.Namespace) -> tuple[str, str]:
+def section(text: str, judged: list[str], options: argparse.Namespace) -> tuple[str, str]:
     workers = max(1, len(os.sched_getaffinity(0)) // 2)  # the stack's GUNICORN_WORKERS for 2 replicas
     commit = report.git("rev-parse", "--short", "HEAD")
     changed = (
         " (with uncommitted changes)" if report.git("status", "--porcelain", "--untracked-files=no") else ""
     )
     command = (
-        f".venv/bin/python -m scripts.bench.gateway --seconds {options.seconds:g} --rounds {options.rounds}"
+        f".venv/bin/python -m scripts.bench.light --seconds {options.seconds:g} --rounds {options.rounds}"
     )
     lines = [
-        f"<!-- bench:commit={commit}-gateway -->",
-        f"## The gateway's cost, commit {commit}{changed}",
+        f"<!-- bench:commit={commit}-light -->",
+        f"## Light client (wrk) and the gateway's cost, commit {commit}{changed}",
         "",
         f"- Machine: {report.machine()}",
         f"- Command: `{command}`",
@@ -196,26 +268,34 @@ def section(text: str, options: argparse.Namespace) -> tuple[str, str]:
         f"rate limits lifted; seeded with `manage.py seed {' '.join(SEED)}`",
         "- `health`: the store's `/health/` direct; through the gateway, KrakenD's own `/__health` (the "
         "gateway does not route `/health/`, the containers' probe): KrakenD alone, no ratio to the store",
+        "- `stock report, 304 revalidation`: the report's GET with the `If-None-Match` of its current ETag; "
+        "`article detail`: one of 100 articles at random; the list pages: their first page, default size",
         "",
         text,
+        "",
+        "Targets (issue 15), on the direct figures:",
+        "",
+        *[f"- {line}" if not line.startswith("  ") else line for line in judged],
     ]
-    return f"{commit}-gateway", "\n".join(lines) + "\n"
+    return f"{commit}-light", "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scripts.bench.gateway", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m scripts.bench.light", description=__doc__)
     parser.add_argument("--seconds", type=float, default=8.0, help="each wrk run (default 8)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds, direct then gateway (default 3)")
     parser.add_argument("--output", default="docs/benchmarks.md", help="file to record in, '-' for none")
     options = parser.parse_args(argv)
-    results = measure(options.seconds, options.rounds)
-    text = table(results)
+    results, invariants = measure(options.seconds, options.rounds)
+    text, judged = table(results), verdicts(results, invariants)
     print(f"\n{text}\n")
+    print("\n".join(judged))
     if options.output != "-":
-        report.record(ROOT / options.output, *section(text, options))
+        report.record(ROOT / options.output, *section(text, judged, options))
         print(f"bench: recorded in {options.output}")
     every = [run for ways in results.values() for runs in ways.values() for run in runs]
-    return 1 if any(run.non_2xx or run.socket_errors for run in every) else 0
+    # A missed target is reported; a failed request or a broken invariant fails the command.
+    return 1 if any(run.non_2xx or run.socket_errors for run in every) or invariants["problems"] else 0
 
 
 if __name__ == "__main__":
