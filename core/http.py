@@ -1,10 +1,13 @@
 """Answering API reads from a cached JSON result, with ETags."""
 
+import hashlib
+from collections.abc import Callable
+
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.http import parse_etags
 from rest_framework.response import Response
 
-from .cache import CachedJSON
+from .cache import CachedJSON, cached_json
 
 
 def cached_json_response(request, result: CachedJSON):
@@ -19,3 +22,18 @@ def cached_json_response(request, result: CachedJSON):
     if if_none_match and (result.etag in parse_etags(if_none_match) or if_none_match.strip() == "*"):
         return HttpResponseNotModified(headers=headers)
     return HttpResponse(result.body, content_type="application/json", headers=headers)
+
+
+def cached_read(request, *, name: str, namespaces: tuple[str, ...], read: Callable[[], Response]):
+    """A DRF read's answer (`read()`: the view's own list or retrieve) from the read cache while none
+    of `namespaces` changed: for JSON clients, once authenticated, allowed and throttled like any
+    request. The entry is keyed by the whole address (host, path, query string: its page links are
+    absolute) and, through `name`, by whatever else changes the answer (the customer whose orders it
+    lists). An error (404, a bad filter) is answered as usual and not cached. The browsable API
+    renders its page from `read()` itself."""
+    if request.accepted_renderer.format != "json":
+        return read()
+    address = hashlib.blake2b(request.build_absolute_uri().encode(), digest_size=16).hexdigest()
+    return cached_json_response(
+        request, cached_json(namespaces=namespaces, key=f"{name}:{address}", compute=lambda: read().data)
+    )

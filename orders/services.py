@@ -289,6 +289,7 @@ def _order_record_payment(*, order: Order, payment: payments_client.Payment) -> 
         .update(payment_id=payment.id, payment_status=payment.status, pay_url=payment.pay_url, updated_at=now)
     )
     if linked:
+        invalidate(SALES)  # the order lists show its payment
         order.payment_id, order.payment_status, order.pay_url = payment.id, payment.status, payment.pay_url
         order.updated_at = now
         return order
@@ -323,13 +324,13 @@ def order_mark_paid(*, order_id: int, payment_id: int, amount: Decimal, currency
         return order_get(order_id=order_id)
     if order.status == OrderStatus.PENDING:
         order.status = OrderStatus.PAID
-        invalidate(SALES)
     else:
         logger.warning(
             "payment %s was paid for cancelled order %s: sync_payments refunds it", payment_id, order_id
         )
     order.payment_id, order.payment_status = payment_id, PaymentStatus.PAID
     order.save(update_fields=["status", "payment_id", "payment_status", "updated_at"])
+    invalidate(SALES)
     return order_get(order_id=order_id)
 
 
@@ -368,6 +369,7 @@ def _order_cancel_paid(*, order_id: int, user) -> Order:
         Order.objects.filter(pk=order_id, status=OrderStatus.PAID).update(
             payment_status=PaymentStatus.REFUNDED, updated_at=timezone.now()
         )
+        invalidate(SALES)
         if isinstance(error, DomainError):
             error.details = {**error.details, "payment_refunded": True}
         raise
@@ -417,6 +419,7 @@ def order_sync_payment(*, order_id: int) -> str:
         Order.objects.filter(pk=order_id, payment_status=PaymentStatus.PAID).update(
             payment_status=PaymentStatus.REFUNDED, updated_at=timezone.now()
         )
+        invalidate(SALES)
         return "refunded"
     if order.status != OrderStatus.PENDING:
         return "unchanged"

@@ -1,5 +1,7 @@
 from rest_framework import viewsets
 
+from core.cache import STOCK
+from core.http import cached_read
 from users.permissions import STAFF, STOCK_READERS, ActionRoles
 
 from .. import selectors, services
@@ -29,6 +31,18 @@ class ArticleViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         return selectors.article_list()
+
+    # Reads from the read cache until an article or a stock level changes (an article shows its
+    # quantity): the catalogue is read far more often than it changes.
+    def list(self, request, *args, **kwargs):
+        read = super().list
+        return cached_read(request, name="article-list", namespaces=(STOCK,), read=lambda: read(request))
+
+    def retrieve(self, request, *args, **kwargs):
+        read = super().retrieve
+        return cached_read(
+            request, name="article", namespaces=(STOCK,), read=lambda: read(request, *args, **kwargs)
+        )
 
     def perform_create(self, serializer):
         serializer.instance = services.article_create(**serializer.validated_data)

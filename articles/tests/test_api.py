@@ -277,3 +277,42 @@ def test_the_article_list_issues_the_same_queries_for_any_page_size(api_client, 
     large = count_list_queries(client, ARTICLES_URL, 50)
     print(f"articles list queries: page_size 5 -> {small}, page_size 50 -> {large}")
     assert small == large
+
+
+# --- reads from the read cache ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)  # the cache follows committed writes
+def test_a_cached_article_and_catalogue_page_show_each_change_at_once(
+    api_client, clerk, manager, customer, stocked_article
+):
+    client = api_client(clerk)
+    tea = stocked_article(10, sku="TEA-1", price=Decimal("4.20"))
+    detail, page = f"{ARTICLES_URL}{tea.pk}/", f"{ARTICLES_URL}?search=TEA"
+
+    def seen():
+        listed = client.get(page).json()["results"]
+        return client.get(detail).json()["quantity"], [
+            (row["sku"], row["price"], row["quantity"]) for row in listed
+        ]
+
+    assert seen() == (10, [("TEA-1", "4.20", 10)])
+    assert seen() == (10, [("TEA-1", "4.20", 10)])  # now from the cache
+    order_create(customer=customer, lines=[{"article": tea.pk, "quantity": 3}], created_by=clerk)
+    assert seen() == (7, [("TEA-1", "4.20", 7)])
+    assert api_client(manager).patch(detail, {"price": "5.00"}, format="json").status_code == 200
+    assert seen() == (7, [("TEA-1", "5.00", 7)])
+
+
+@pytest.mark.django_db
+def test_a_cached_article_is_revalidated_with_its_etag_and_a_missing_one_is_still_a_404(
+    api_client, clerk, article
+):
+    client = api_client(clerk)
+    first = client.get(f"{ARTICLES_URL}{article.pk}/")
+
+    again = client.get(f"{ARTICLES_URL}{article.pk}/", HTTP_IF_NONE_MATCH=first["ETag"])
+
+    assert first.status_code == 200 and again.status_code == 304
+    for _ in range(2):
+        assert_error(client.get(f"{ARTICLES_URL}987654/"), 404, "not_found")

@@ -3,6 +3,8 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.cache import SALES
+from core.http import cached_read
 from core.idempotency import run_idempotent
 from core.idempotency_keys import HEADER, IdempotencyKeyReused, InvalidIdempotencyKey
 from core.idempotency_keys import HEADER_SCHEMA as IDEMPOTENCY_HEADER_SCHEMA
@@ -72,6 +74,14 @@ class OrderViewSet(
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Order.objects.none()
         return selectors.order_list(actor=self.request.user)
+
+    def list(self, request, *args, **kwargs):
+        """Orders, newest first (a customer's own only), from the read cache until an order changes."""
+        read = super().list
+        reader = f"customer-{request.user.pk}" if request.user.role == Role.CUSTOMER else "staff"
+        return cached_read(
+            request, name=f"order-list:{reader}", namespaces=(SALES,), read=lambda: read(request)
+        )
 
     def get_serializer_class(self):
         """The order's own input for creation, so that the browsable API's form and OPTIONS describe

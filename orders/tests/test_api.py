@@ -7,7 +7,8 @@ from django.utils import timezone
 from articles.tests.factories import ArticleFactory
 from core.tests import assert_error, call, count_list_queries, role_matrix
 from orders.models import Order, OrderLine, OrderStatus
-from orders.services import order_create
+from orders.services import order_cancel, order_create, order_mark_paid, order_request_payment
+from orders.tests.payments_stub import payment_json, stub_server
 from stocks.models import MovementKind, Stock, StockMovement
 from users.models import Role
 from users.tests.factories import UserFactory
@@ -633,3 +634,47 @@ def test_an_order_form_with_no_usable_line_is_refused_and_changes_nothing(
 
     assert set(assert_error(refused, 400, "invalid")["fields"]) == field_errors
     assert snapshot() == before
+
+
+# --- the order list from the read cache -----------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)  # the cache follows committed writes
+def test_the_cached_order_list_shows_each_order_its_payment_and_its_cancel_at_once(
+    api_client, clerk, customer, tea, settings
+):
+    client = api_client(clerk)
+
+    def listed():
+        return [
+            (row["id"], row["status"], row["payment"]) for row in client.get(ORDERS_URL).json()["results"]
+        ]
+
+    assert listed() == []
+    order = order_create(customer=customer, lines=[{"article": tea.pk, "quantity": 1}], created_by=clerk)
+    assert listed() == [(order.pk, "pending", None)]
+    with stub_server() as payments:
+        settings.PAYMENTS_URL = payments.url
+        payments.behaviour.body = payment_json(id=77, order_id=order.pk, amount=str(order.total))
+        order_request_payment(order_id=order.pk)
+    pay_url = payments.behaviour.body["pay_url"]
+    assert listed() == [(order.pk, "pending", {"id": 77, "status": "pending", "pay_url": pay_url})]
+    order_mark_paid(order_id=order.pk, payment_id=77, amount=order.total)
+    assert listed() == [(order.pk, "paid", {"id": 77, "status": "paid", "pay_url": pay_url})]
+    second = order_create(customer=customer, lines=[{"article": tea.pk, "quantity": 1}], created_by=clerk)
+    order_cancel(order_id=second.pk, user=clerk)
+    assert [status for _, status, _ in listed()] == ["cancelled", "paid"]
+
+
+@pytest.mark.django_db
+def test_each_customer_reads_only_their_own_orders_from_the_cache(api_client, clerk, tea, place):
+    ann, bob = UserFactory(role=Role.CUSTOMER), UserFactory(role=Role.CUSTOMER)
+    anns, bobs = place(ann, (tea, 1)), place(bob, (tea, 1))
+
+    for _ in range(2):  # the second time from the cache
+        assert [row["id"] for row in api_client(ann).get(ORDERS_URL).json()["results"]] == [anns.pk]
+        assert [row["id"] for row in api_client(bob).get(ORDERS_URL).json()["results"]] == [bobs.pk]
+        assert [row["id"] for row in api_client(clerk).get(ORDERS_URL).json()["results"]] == [
+            bobs.pk,
+            anns.pk,
+        ]
