@@ -1,5 +1,6 @@
 import hashlib
 import json
+from collections import defaultdict
 from decimal import Decimal
 
 from django.db.models import (
@@ -166,3 +167,38 @@ def movement_list(*, actor=None, sku: str | None = None) -> QuerySet[StockMoveme
     if actor is not None and actor.role == Role.SUPPLIER:
         movements = movements.filter(kind=MovementKind.RESTOCK)
     return movements
+
+
+def stock_ledger_problems(*, article_ids=None) -> list[str]:
+    """The audit of the stock (all of it, or these articles'): every row between 0 and its capacity and
+    explained by its ledger. Movements of one article are written while its stock row is locked, so
+    their ids follow the order of the changes: replayed in id order they must give each
+    `quantity_after` and end on the current quantity. Every broken invariant, as readable lines
+    (empty when all is well); the tests and the benchmark ask it after their storms."""
+    stocks = Stock.objects.order_by("article_id")
+    movements = StockMovement.objects.order_by("id")
+    if article_ids is not None:
+        stocks = stocks.filter(article_id__in=article_ids)
+        movements = movements.filter(article_id__in=article_ids)
+    history = defaultdict(list)
+    for movement in movements:
+        history[movement.article_id].append(movement)
+
+    problems = []
+    for stock in stocks:
+        article = stock.article_id
+        if stock.quantity < 0:
+            problems.append(f"article {article}: negative quantity {stock.quantity}")
+        if stock.max_quantity is not None and stock.quantity > stock.max_quantity:
+            problems.append(f"article {article}: quantity {stock.quantity} above max {stock.max_quantity}")
+        running = 0
+        for movement in history[article]:
+            running += movement.delta
+            if movement.quantity_after != running:
+                problems.append(
+                    f"article {article}: movement {movement.id} says {movement.quantity_after}, "
+                    f"the ledger sums to {running}"
+                )
+        if running != stock.quantity:
+            problems.append(f"article {article}: quantity {stock.quantity}, ledger sum {running}")
+    return problems

@@ -7,8 +7,8 @@ The bench (stack.store_state) runs it in the store's environment and reads the J
   search terms);
 - `last-order`: the newest order's id, taken before the storm;
 - `check --since ID`: the invariants after the storm: every stock row between 0 and its capacity and
-  explained by its ledger (stocks/tests/invariants.py), every order's stock taken once for each of its
-  lines and given back once if it was cancelled; and the orders placed after order ID.
+  explained by its ledger (stocks.selectors.stock_ledger_problems), every order's stock taken once for
+  each of its lines and given back once if it was cancelled; and the orders placed after order ID.
 """
 
 import argparse
@@ -99,7 +99,7 @@ def _order_problems() -> list[str]:
 
 def _check(since: int) -> dict:
     from orders.models import Order, OrderLine
-    from stocks.tests.invariants import ledger_problems
+    from stocks.selectors import stock_ledger_problems
 
     placed = Order.objects.filter(pk__gt=since)
     units = Counter()
@@ -108,7 +108,7 @@ def _check(since: int) -> dict:
     ):
         units[str(article_id)] += quantity
     return {
-        "problems": ledger_problems() + _order_problems(),
+        "problems": stock_ledger_problems() + _order_problems(),
         "placed": {
             "orders": placed.count(),
             "without_payment": placed.filter(payment_id__isnull=True).count(),

@@ -6,7 +6,7 @@ with good and bad input, through stocks.services and orders.services. A small mo
 predicts each outcome; after every step:
 
 - every stock level is within 0..max_quantity (MAX_UNITS without one) and its ledger adds up to it
-  (stocks/tests/invariants.py);
+  (stocks.selectors.stock_ledger_problems);
 - the levels, limits and orders are the model's, and each order's ledger lines net to what it holds;
 - an operation the model says must be refused was refused with one of the expected errors, and
   changed no row at all (and one it says must pass, passed).
