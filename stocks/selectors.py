@@ -45,16 +45,19 @@ def stock_get_by_sku(*, sku: str) -> Stock:
     return stock_list().get(article__sku=clean_text(sku, field="sku"))
 
 
+# The low-stock rule (stocks.models.LOW_STOCK) as a column of the rows read.
+_IS_LOW = ExpressionWrapper(LOW_STOCK, output_field=BooleanField())
+
+
 def _stock_level(article_id: int) -> dict:
     level = (
         Stock.objects.filter(article_id=article_id)
         .values("article_id", "quantity", "min_quantity", "max_quantity")
-        .annotate(sku=F("article__sku"), name=F("article__name"))
+        .annotate(sku=F("article__sku"), name=F("article__name"), is_low=_IS_LOW)
         .first()
     )
     if level is None:
         raise NotFound(f"No stock for article {article_id}.")
-    level["is_low"] = level["quantity"] <= level["min_quantity"]
     return level
 
 
@@ -76,7 +79,7 @@ def _report_rows(*, search: str = "", is_low: bool | None = None, is_active: boo
         value=ExpressionWrapper(quantity * F("price"), output_field=MONEY),
         min_quantity=min_quantity,
         max_quantity=F("stock__max_quantity"),
-        is_low=ExpressionWrapper(Q(quantity__lte=F("min_quantity")), output_field=BooleanField()),
+        is_low=_IS_LOW,  # on the quantities just annotated
     )
     if search:
         clean_text(search, field="search")

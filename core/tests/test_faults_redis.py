@@ -165,7 +165,14 @@ def test_redis_killed_mid_load_and_restarted_costs_no_5xx_no_stale_read_and_the_
     for phase in load.phases:
         for name in ("restock", "order", "report", "level", "ready"):
             assert load.select(phase=phase, name=name), f"no {name} while {phase}"
-    down = {sample.body["status"] for sample in load.select(phase="redis killed", name="ready")}
+    # The probes answered while Redis was down: one that started then may be answered after the restart
+    # on a busy machine, and rightly say ok.
+    restarted = load.phases["redis restarted"]
+    down = {
+        sample.body["status"]
+        for sample in load.select(phase="redis killed", name="ready")
+        if sample.started + sample.seconds < restarted
+    }
     assert down == {"degraded"}
     assert redis_server.client().keys("store:*read:*"), "nothing cached since the restart"
 
