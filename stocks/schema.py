@@ -88,11 +88,17 @@ class StockReportTotals(graphene.ObjectType):
 
 
 class StockReport(graphene.ObjectType):
-    """Every article's stock and value with the totals: the REST stock report, from the same cache."""
+    """A page of every article's stock and value, with the totals of all pages: the REST stock
+    report, from the same cache."""
 
     generated_at = graphene.DateTime(required=True)
-    totals = graphene.Field(StockReportTotals, required=True)
-    articles = graphene.List(graphene.NonNull(StockReportRow), required=True)
+    totals = graphene.Field(StockReportTotals, required=True, description="Of every page.")
+    page = graphene.Int(required=True)
+    page_size = graphene.Int(required=True)
+    pages = graphene.Int(required=True)
+    articles = graphene.List(
+        graphene.NonNull(StockReportRow), required=True, description="This page's rows, by article id."
+    )
 
     def resolve_generated_at(root, info):
         return parse_datetime(root["generated_at"])
@@ -133,10 +139,17 @@ class Query(graphene.ObjectType):
     low_stock = graphene.List(
         graphene.NonNull(LowStockArticle),
         required=True,
+        page=graphene.Argument(graphene.NonNull(graphene.Int), default_value=1),
+        page_size=graphene.Argument(
+            graphene.NonNull(graphene.Int),
+            default_value=selectors.REPORT_MAX_PAGE_SIZE,
+            description=f"At most {selectors.REPORT_MAX_PAGE_SIZE}, the default.",
+        ),
         description=(
             "Active articles at or below their reorder point (quantity <= minQuantity), by article id, "
             "each with `missing`: the units to deliver to reach its capacity (maxQuantity), or its "
-            "reorder point (minQuantity) when it has no capacity."
+            "reorder point (minQuantity) when it has no capacity. A page of the low rows of "
+            "stockReport(isLow: true, isActive: true), whose totals say how many there are."
         ),
     )
     stock_report = graphene.Field(
@@ -145,6 +158,12 @@ class Query(graphene.ObjectType):
         search=graphene.String(description="Part of a name or SKU."),
         is_low=graphene.Boolean(description="At or below the reorder point."),
         is_active=graphene.Boolean(),
+        page=graphene.Argument(graphene.NonNull(graphene.Int), default_value=1),
+        page_size=graphene.Argument(
+            graphene.NonNull(graphene.Int),
+            default_value=selectors.REPORT_PAGE_SIZE,
+            description=f"Rows per page, at most {selectors.REPORT_MAX_PAGE_SIZE}.",
+        ),
         description="The stock report of GET /api/v1/reports/stock/, from the same cache.",
     )
     stock_movements = graphene.Field(
@@ -166,15 +185,19 @@ class Query(graphene.ObjectType):
             return None
 
     @allow(STOCK_READERS)
-    def resolve_low_stock(root, info):
-        return selectors.stock_low_list()
+    def resolve_low_stock(root, info, page=1, page_size=selectors.REPORT_MAX_PAGE_SIZE):
+        return selectors.stock_low_list(page=page, page_size=page_size)
 
     # The supplier's door to the stock report (REST keeps its report for staff): stock data only,
     # no customers, orders or users.
     @allow(STOCK_READERS)
-    def resolve_stock_report(root, info, search=None, is_low=None, is_active=None):
+    def resolve_stock_report(
+        root, info, search=None, is_low=None, is_active=None, page=1, page_size=selectors.REPORT_PAGE_SIZE
+    ):
         search = text("search", search, max_length=SEARCH_LENGTH)
-        return selectors.stock_report(search=search, is_low=is_low, is_active=is_active).data
+        return selectors.stock_report(
+            search=search, is_low=is_low, is_active=is_active, page=page, page_size=page_size
+        ).data
 
     @allow(STOCK_READERS)
     def resolve_stock_movements(root, info, sku=None, first=None, after=None):

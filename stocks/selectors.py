@@ -1,5 +1,6 @@
 import hashlib
 import json
+import math
 from collections import defaultdict
 from decimal import Decimal
 
@@ -22,7 +23,7 @@ from django.utils import timezone
 
 from articles.models import Article
 from core.cache import STOCK, CachedJSON, cached_json
-from core.errors import NotFound
+from core.errors import DomainError, NotFound
 from core.text import clean_text
 from users.models import Role
 
@@ -92,18 +93,23 @@ def _report_rows(*, search: str = "", is_low: bool | None = None, is_active: boo
 
 
 TOTALS = ("articles", "units", "stock_value", "low_stock")
+# A page of the report: its size never grows with the catalogue, its totals cover every row.
+REPORT_PAGE_SIZE = 100
+REPORT_MAX_PAGE_SIZE = 1000
+REPORT_MAX_PAGE = 1_000_000  # far past any catalogue, but an offset the database takes
 
 
-def _stock_report(**filters) -> dict:
-    """The rows and their totals from one statement, the totals summed by the database over the
-    same rows (window functions): a second query could count a write committed in between, and its
-    totals would not add up the rows they are shown with."""
+def _stock_report(*, page: int, page_size: int, **filters) -> dict:
+    """One page of rows and the totals of all of them from one statement: the database sums the
+    window before it cuts the page (window functions), and a second query could count a write
+    committed in between, so that the totals would not add up the rows they are shown with."""
     rows = _report_rows(**filters).annotate(
         total_articles=Window(Count("id")),
         total_units=Window(Sum("quantity")),
         total_stock_value=Window(Sum("value"), output_field=MONEY),
         total_low_stock=Window(Sum(Case(When(is_low=True, then=Value(1)), default=Value(0)))),
     )
+    start = (page - 1) * page_size
     articles = list(
         rows.order_by("id").values(
             "article_id",
@@ -116,8 +122,10 @@ def _stock_report(**filters) -> dict:
             "max_quantity",
             "is_low",
             *(f"total_{name}" for name in TOTALS),
-        )
+        )[start : start + page_size]
     )
+    if not articles and page > 1:
+        raise NotFound(f"The report has no page {page}; page 1 says how many it has.")
     totals = {name: articles[0][f"total_{name}"] if articles else 0 for name in TOTALS}
     # SQLite hands back products of decimals with as many places as it likes; money has two.
     totals["stock_value"] = Decimal(totals["stock_value"]).quantize(CENT)
@@ -126,17 +134,35 @@ def _stock_report(**filters) -> dict:
             del article[f"total_{name}"]
         article["is_low"] = bool(article["is_low"])
         article["value"] = article["value"].quantize(CENT)
-    return {"generated_at": timezone.now(), "totals": totals, "articles": articles}
+    return {
+        "generated_at": timezone.now(),
+        "totals": totals,
+        "page": page,
+        "page_size": page_size,
+        "pages": max(1, math.ceil(totals["articles"] / page_size)),
+        "articles": articles,
+    }
 
 
 def stock_report(
-    *, search: str = "", is_low: bool | None = None, is_active: bool | None = None
+    *,
+    search: str = "",
+    is_low: bool | None = None,
+    is_active: bool | None = None,
+    page: int = 1,
+    page_size: int = REPORT_PAGE_SIZE,
 ) -> CachedJSON:
-    """Every article's stock and value, with totals: one query, cached until a stock write commits."""
+    """A page of every article's stock and value (by article id), with the totals of all pages: one
+    query, cached until a stock write commits."""
+    if not 1 <= page_size <= REPORT_MAX_PAGE_SIZE:
+        raise DomainError(f"page_size must be from 1 to {REPORT_MAX_PAGE_SIZE}.", field="page_size")
+    if not 1 <= page <= REPORT_MAX_PAGE:
+        raise DomainError(f"page must be from 1 to {REPORT_MAX_PAGE}.", field="page")
     filters = {"search": search, "is_low": is_low, "is_active": is_active}
-    digest = hashlib.blake2b(json.dumps(filters, sort_keys=True).encode(), digest_size=12).hexdigest()
+    paged = {**filters, "page": page, "page_size": page_size}
+    digest = hashlib.blake2b(json.dumps(paged, sort_keys=True).encode(), digest_size=12).hexdigest()
     return cached_json(
-        namespaces=(STOCK,), key=f"stock-report:{digest}", compute=lambda: _stock_report(**filters)
+        namespaces=(STOCK,), key=f"stock-report:{digest}", compute=lambda: _stock_report(**paged)
     )
 
 
@@ -145,15 +171,17 @@ def stock_low_count() -> int:
     return Stock.objects.filter(LOW_STOCK, article__is_active=True).count()
 
 
-def stock_low_list() -> list[dict]:
-    """The active articles at or below their reorder point, each with the delivery that refills it.
+def stock_low_list(*, page: int = 1, page_size: int = REPORT_MAX_PAGE_SIZE) -> list[dict]:
+    """A page of the active articles at or below their reorder point (by article id), each with the
+    delivery that refills it.
 
     `target` is the article's capacity (`max_quantity`) when it has one, else its reorder point
     (`min_quantity`); `missing` is `target - quantity`, the units to deliver to reach it (0 for an
     article exactly at a reorder point and without capacity). Deactivated articles are left out: they
     are not sold any more. The rows are those of the cached stock report, so both always agree.
     """
-    rows = stock_report(is_low=True, is_active=True).data["articles"]
+    report = stock_report(is_low=True, is_active=True, page=page, page_size=page_size)
+    rows = report.data["articles"]
     low = []
     for row in rows:
         target = row["min_quantity"] if row["max_quantity"] is None else row["max_quantity"]

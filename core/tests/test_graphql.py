@@ -393,7 +393,7 @@ def test_a_query_may_be_sent_with_get(tea, supplier):
 def test_a_failing_resolver_is_an_internal_error_that_does_not_leak_its_message(
     tea, supplier, monkeypatch, caplog
 ):
-    def broken():
+    def broken(**page):
         raise RuntimeError("secret detail")
 
     monkeypatch.setattr(stock_selectors, "stock_low_list", broken)

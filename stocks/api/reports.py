@@ -2,6 +2,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.views import APIView
 
+from core.errors import NotFound
 from core.http import cached_json_response
 from users.permissions import IsStaff
 
@@ -16,6 +17,16 @@ class StockReportQuerySerializer(serializers.Serializer):
         required=False, allow_null=True, default=None, help_text="At or below the reorder point."
     )
     is_active = serializers.BooleanField(required=False, allow_null=True, default=None)
+    page = serializers.IntegerField(
+        required=False, min_value=1, max_value=selectors.REPORT_MAX_PAGE, default=1
+    )
+    page_size = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=selectors.REPORT_MAX_PAGE_SIZE,
+        default=selectors.REPORT_PAGE_SIZE,
+        help_text="Rows per page.",
+    )
 
 
 class StockReportRowSerializer(serializers.Serializer):
@@ -39,18 +50,22 @@ class StockReportTotalsSerializer(serializers.Serializer):
 
 class StockReportSerializer(serializers.Serializer):
     generated_at = serializers.DateTimeField()
-    totals = StockReportTotalsSerializer()
-    articles = StockReportRowSerializer(many=True)
+    totals = StockReportTotalsSerializer(help_text="Of every page.")
+    page = serializers.IntegerField()
+    page_size = serializers.IntegerField()
+    pages = serializers.IntegerField()
+    articles = StockReportRowSerializer(many=True, help_text="This page's rows, by article id.")
 
 
 class StockReportView(APIView):
-    """Every article with its stock and stock value, and the totals.
+    """Every article with its stock and stock value, a page at a time, and the totals of all pages.
 
     Served from Redis until a write changes what it shows; send the `ETag` back in `If-None-Match`
     to get a 304 when nothing changed.
     """
 
     permission_classes = [IsStaff]
+    domain_errors = {"get": [NotFound]}  # a page past the last
 
     @extend_schema(
         parameters=[StockReportQuerySerializer],

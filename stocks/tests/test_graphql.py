@@ -210,6 +210,28 @@ def test_the_stock_report_costs_the_same_queries_for_5_or_100_articles(clerk, db
     assert few == many == 2  # the token's user (the read cache is off), the report
 
 
+@override_settings(READ_CACHE_ENABLED=False)
+def test_the_stock_report_and_low_stock_come_a_page_at_a_time(clerk, db):
+    add_articles(150, "PAGE")  # every one low: no stock, reorder point 5
+    client = GraphQLClient(clerk)
+    paged = (
+        "{ stockReport(page: 2, pageSize: 100) { page pageSize pages totals { articles } articles { sku } } }"
+    )
+
+    report = client.execute(paged)["stockReport"]
+    assert (report["page"], report["pageSize"], report["pages"], report["totals"]) == (
+        2,
+        100,
+        2,
+        {"articles": 150},
+    )
+    assert [row["sku"] for row in report["articles"]] == [f"PAGE-{n:03d}" for n in range(100, 150)]
+    low = client.execute("{ lowStock(page: 3, pageSize: 70) { sku } }")["lowStock"]
+    assert [row["sku"] for row in low] == [f"PAGE-{n:03d}" for n in range(140, 150)]
+    too_big = client.post("{ stockReport(pageSize: 1001) { page } }").json()
+    assert too_big["data"] is None and error_codes(too_big) == ["invalid"]
+
+
 # --- the ledger -----------------------------------------------------------------------------------
 
 

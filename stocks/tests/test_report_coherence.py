@@ -26,6 +26,7 @@ from orders.services import order_cancel, order_create
 from orders.tests.threads import Outcome, start_thread, wait_for
 from stocks.errors import InsufficientStock
 from stocks.models import Stock
+from stocks.selectors import REPORT_PAGE_SIZE
 from stocks.services import stock_adjust, stock_restock, stock_restock_many, stock_set_limits
 from users.models import Role
 from users.tests.factories import UserFactory
@@ -70,7 +71,14 @@ def database_report() -> dict:
         "stock_value": str(sum((Decimal(row["value"]) for row in rows), Decimal("0.00"))),
         "low_stock": sum(row["is_low"] for row in rows),
     }
-    return {"totals": totals, "articles": rows}
+    pages = max(1, -(-len(rows) // REPORT_PAGE_SIZE))
+    return {
+        "totals": totals,
+        "page": 1,
+        "page_size": REPORT_PAGE_SIZE,
+        "pages": pages,
+        "articles": rows[:REPORT_PAGE_SIZE],
+    }
 
 
 def served_report(client) -> dict:

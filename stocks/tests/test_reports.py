@@ -64,7 +64,8 @@ def test_the_stock_report_lists_every_article_with_its_value_and_the_totals(api_
     tea, coffee, mug = shelf
     body = report(api_client(clerk))
 
-    assert set(body) == {"generated_at", "totals", "articles"}
+    assert set(body) == {"generated_at", "totals", "page", "page_size", "pages", "articles"}
+    assert (body["page"], body["page_size"], body["pages"]) == (1, 100, 1)
     assert body["generated_at"].endswith("Z")
     assert all(set(row) == ROW_FIELDS for row in body["articles"])
     assert body["articles"] == [
@@ -233,7 +234,10 @@ def queries_of(client, url: str, params=None) -> tuple[int, dict]:
 
 
 @override_settings(READ_CACHE_ENABLED=False)
-@pytest.mark.parametrize("params", [{}, {"is_low": "true", "search": "bulk", "is_active": "true"}])
+@pytest.mark.parametrize(
+    "params",
+    [{"page_size": 1000}, {"is_low": "true", "search": "bulk", "is_active": "true", "page_size": 1000}],
+)
 def test_the_stock_report_costs_one_query_for_10_or_1000_articles(api_client, clerk, db, params):
     client = api_client(clerk)
     add_articles(10, prefix="FEW")
@@ -244,6 +248,40 @@ def test_the_stock_report_costs_one_query_for_10_or_1000_articles(api_client, cl
     many, body = queries_of(client, REPORT_URL, params)
     assert body["totals"]["articles"] == len(body["articles"]) > 300
     assert few == many == 1
+
+
+@override_settings(READ_CACHE_ENABLED=False)
+def test_the_stock_report_comes_a_page_at_a_time_each_page_with_the_totals_of_all(api_client, clerk, db):
+    client = api_client(clerk)
+    add_articles(250, prefix="PAGE")
+    everything = client.get(REPORT_URL, {"page_size": 1000}).json()
+    pages = []
+    for number in (1, 2, 3):
+        cost, body = queries_of(client, REPORT_URL, {"page": number} if number > 1 else None)
+        assert cost == 1
+        assert (body["page"], body["page_size"], body["pages"]) == (number, 100, 3)
+        assert body["totals"] == everything["totals"]
+        pages.append(body["articles"])
+
+    assert [len(rows) for rows in pages] == [100, 100, 50]
+    assert [row for rows in pages for row in rows] == everything["articles"]
+    ids = [row["article_id"] for row in everything["articles"]]
+    assert ids == sorted(ids) and everything["totals"]["articles"] == 250
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "field"),
+    [({"page": 4}, 404, None), ({"page": 0}, 400, "page"), ({"page_size": 1001}, 400, "page_size")],
+)
+def test_a_page_past_the_last_or_a_bad_page_size_is_a_clear_error(
+    api_client, clerk, db, params, status, field
+):
+    add_articles(250, prefix="PAGE")
+    response = api_client(clerk).get(REPORT_URL, params)
+    assert response.status_code == status
+    body = response.json()
+    assert body["status"] == status
+    assert list(body["fields"]) == ([field] if field else [])
 
 
 def test_a_cold_cache_computes_the_stock_report_in_one_query_and_a_warm_one_in_none(api_client, clerk, db):
