@@ -16,9 +16,10 @@ import functools
 import logging
 import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 from django.db import OperationalError, connection, transaction
 from django.db.models import Model
@@ -86,6 +87,38 @@ def bulk_insert(model: type[Model], rows: Sequence[Model]) -> list[Model]:
     for row in rows:
         row.save(force_insert=True)
     return list(rows)
+
+
+def update_by_pk(model: type[Model], field: str, values: Mapping[Any, Any], **same: Any) -> None:
+    """Set `field` of each row whose primary key is in `values` to its value there, and each field of
+    `same` to one value for all of them, with one UPDATE: `SET field = CASE pk WHEN ... END`.
+
+    Written as SQL because Django's Case builds and resolves a When per row, about 0.3 ms each: the
+    stock of thousands of seeded orders would spend minutes there.
+    """
+    if not values:
+        return
+    meta, quote = model._meta, connection.ops.quote_name
+
+    def prepared(name: str, value: Any):
+        return meta.get_field(name).get_db_prep_save(value, connection)
+
+    keys = [meta.pk.get_db_prep_value(key, connection) for key in values]
+    column, pk = quote(meta.get_field(field).column), quote(meta.pk.column)
+    assignments = [f"{column} = CASE {pk} {' '.join(['WHEN %s THEN %s'] * len(keys))} END"]
+    params = [
+        item
+        for key, value in zip(keys, values.values(), strict=True)
+        for item in (key, prepared(field, value))
+    ]
+    for name, value in same.items():
+        assignments.append(f"{quote(meta.get_field(name).column)} = %s")
+        params.append(prepared(name, value))
+    where = f"{pk} IN ({', '.join(['%s'] * len(keys))})"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(meta.db_table)} SET {', '.join(assignments)} WHERE {where}", [*params, *keys]
+        )
 
 
 def keep_as_prefetched(instance: Model, relation: str, rows: Sequence[Model]) -> None:

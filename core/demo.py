@@ -22,7 +22,7 @@ from articles.services import article_create_many
 from orders.services import order_cancel_many, order_create_many
 from stocks.services import stock_restock_many
 from users.models import Role, User
-from users.services import user_create
+from users.services import user_create, user_create_many
 
 DEMO_STAFF = (("manager", Role.MANAGER), ("clerk", Role.CLERK), ("supplier", Role.SUPPLIER))
 CATEGORIES = {
@@ -35,7 +35,7 @@ CATEGORIES = {
 ADJECTIVES = ("Classic", "Small", "Large", "Blue", "Recycled", "Travel", "Organic", "Deluxe", "Striped")
 FIRST_NAMES = ("Alice", "Bruno", "Chloe", "David", "Emma", "Farid", "Giulia", "Hugo", "Ines", "Jonas")
 LAST_NAMES = ("Martin", "Bernard", "Dubois", "Moreau", "Laurent", "Garcia", "Roux", "Fontaine")
-SKU_NUMBERS = range(10_000, 100_000)
+SKU_NUMBERS = range(100_000, 1_000_000)
 MAX_ARTICLES = len(SKU_NUMBERS)
 BATCH = 2000
 
@@ -168,8 +168,9 @@ def demo_data_create(
     manager, clerk = staff["manager"], staff["clerk"]
 
     customer_rows = [
-        user_create(actor=manager, role=Role.CUSTOMER, **row)
-        for row in progress(plan.customers, "customers", customers)
+        customer
+        for batch in _batches(progress(plan.customers, "customers", customers))
+        for customer in user_create_many(actor=manager, users=batch)
     ]
     article_ids = [
         article.pk

@@ -9,13 +9,12 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 
 from articles.models import Article
 from articles.selectors import article_ids_by_sku, article_skus
 from core.cache import STOCK, invalidate
-from core.db import atomic_with_retry
+from core.db import atomic_with_retry, update_by_pk
 from core.errors import NotFound
 from core.text import clean_text
 
@@ -86,14 +85,7 @@ def _book(
 def _save(stocks: Mapping[int, Stock], movements: Sequence[StockMovement]) -> None:
     """Write the new quantities with one UPDATE and their ledger lines with one INSERT."""
     changed = sorted({movement.article_id for movement in movements})
-    Stock.objects.filter(article_id__in=changed).update(
-        quantity=Case(
-            *(When(article_id=a, then=Value(stocks[a].quantity)) for a in changed),
-            default=F("quantity"),
-            output_field=IntegerField(),
-        ),
-        updated_at=timezone.now(),
-    )
+    update_by_pk(Stock, "quantity", {a: stocks[a].quantity for a in changed}, updated_at=timezone.now())
     StockMovement.objects.bulk_create(movements)
     invalidate(STOCK)
 

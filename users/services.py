@@ -1,8 +1,12 @@
+from collections import Counter
+from collections.abc import Mapping, Sequence
+
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from core.cache import AUTH, SALES, invalidate
+from core.db import bulk_insert
 
 from .errors import CannotDeleteSelf, RoleNotAllowed, UserInUse
 from .models import Role, User
@@ -30,8 +34,7 @@ def _set_password(user: User, password: str | None) -> None:
         user.set_unusable_password()
 
 
-@transaction.atomic
-def user_create(
+def _new_user(
     *,
     actor: User,
     username: str,
@@ -42,7 +45,6 @@ def user_create(
     last_name: str = "",
     is_active: bool = True,
 ) -> User:
-    """Create an account; without a password it cannot log in (customers usually)."""
     _check_actor_may_manage(actor, role)
     user = User(
         username=username,
@@ -53,9 +55,38 @@ def user_create(
         is_active=is_active,
     )
     _set_password(user, password)
+    return user
+
+
+@transaction.atomic
+def user_create(*, actor: User, **fields) -> User:
+    """Create an account (fields: those of `_new_user`); without a password it cannot log in
+    (customers usually)."""
+    user = _new_user(actor=actor, **fields)
     user.full_clean()
     user.save()
     return user
+
+
+@transaction.atomic
+def user_create_many(*, actor: User, users: Sequence[Mapping]) -> list[User]:
+    """Several accounts in one INSERT (demo data, imports); each item holds user_create's fields.
+
+    The same checks as user_create, the unique fields asked once for all of them.
+    """
+    rows = [_new_user(actor=actor, **fields) for fields in users]
+    for row in rows:
+        row.full_clean(validate_unique=False)
+    errors = {}
+    for field in ("username", "email"):  # the unique fields, one query each for every row
+        values = Counter(getattr(row, field) for row in rows)
+        taken = set(User.objects.filter(**{f"{field}__in": values}).values_list(field, flat=True))
+        taken |= {value for value, count in values.items() if count > 1}
+        if taken:
+            errors[field] = [f"Already taken: {', '.join(sorted(taken))}."]
+    if errors:
+        raise ValidationError(errors)
+    return bulk_insert(User, rows)
 
 
 @transaction.atomic

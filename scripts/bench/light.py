@@ -3,7 +3,12 @@ the requests issue 15 sets targets for, judged as ratios to `/health/` in the sa
 gateway's own cost: a few of the same requests straight to the store and through KrakenD, in
 interleaved rounds.
 
-    .venv/bin/python -m scripts.bench.light [--seconds 8] [--rounds 3] [--output docs/benchmarks.md]
+    .venv/bin/python -m scripts.bench.light [--seconds 8] [--rounds 3] [--scale] [--output docs/benchmarks.md]
+
+After the closed-loop orders, orders are offered open-loop at half their rate (scripts/bench/open_loop.py).
+The store's workers' memory is read after every round. `--scale` measures the same requests again
+(direct only) on 100 times the data: 100,000 articles and 1,000,000 orders, seeded by `manage.py seed`
+into var/bench/scale-stack/ the first time (minutes) and reused after; it judges the growth targets.
 
 The topology is `make stack`'s (scripts/stack.py): two store replicas on one port and payments
 under gunicorn, MariaDB, Redis, KrakenD with krakend.json's routes, timeouts and breakers; only its
@@ -14,6 +19,7 @@ explained by its ledger, each order's stock taken once).
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -27,11 +33,15 @@ from dataclasses import dataclass
 from scripts.stack import ROOT, Stack, StackPorts
 
 from . import report
-from .stack import UNTHROTTLED_RATE, store_state
+from .open_loop import OpenLoopResult, offer_orders
+from .stack import UNTHROTTLED_RATE, store_state, workers_rss_mib
 
 STATE_DIR = ROOT / "var" / "bench" / "gateway-stack"
+SCALE_DIR = ROOT / "var" / "bench" / "scale-stack"  # seeded once, kept for the next runs
 THREADS, CONNECTIONS = 2, 16
 SEED = ("--articles", "1000", "--customers", "500", "--orders", "10000", "--seed", "1")
+SCALED_SEED = ("--articles", "100000", "--customers", "50000", "--orders", "1000000", "--seed", "1")
+CUSTOMERS = range(4, 504)  # the seeded customers' ids (after the three demo staff): in both data sets
 ARTICLES = 100  # the articles the orders take, each restocked beforehand so that none is refused
 WAYS = ("direct", "gateway")
 
@@ -57,6 +67,18 @@ TARGETS = (
     ("order list page", 0.2),
     ("article list page", 0.2),
 )
+OPEN_LOOP_P95_MS = 100  # orders offered at half the closed-loop rate
+MEMORY_GROWTH = 0.05  # the most a request's rounds may add to the workers' memory, first to last
+# At 100x the data: orders and the paged reads within 1.5x of their ratio at 1x, answers no bigger
+# than 1.25x (longer ids and counts, not more rows).
+GROWTH, ANSWER_GROWTH = 1.5, 1.25
+GROWING = (
+    "order creation",
+    "stock report, warm cache",
+    "article detail",
+    "order list page",
+    "article list page",
+)
 
 
 @dataclass(frozen=True)
@@ -66,6 +88,15 @@ class Result:
     p99_ms: float
     non_2xx: int
     socket_errors: int
+    bytes_per_answer: float
+    store_rss_mib: float = 0.0  # the store's workers, both replicas, after the run
+
+
+@dataclass
+class Measured:
+    results: dict[str, dict[str, list[Result]]]
+    invariants: dict
+    open_loop: OpenLoopResult
 
 
 def _authorization(token: str) -> str:
@@ -83,7 +114,7 @@ request = function()
   counter = counter + 1
   wrk.headers["Idempotency-Key"] = string.format("bench-%d-%d-%d", os.time(), thread_id, counter)
   local body = string.format('{"customer": %d, "lines": [{"article": %d, "quantity": 1}]}',
-    math.random(4, 503), articles[math.random(1, #articles)])
+    math.random(first_customer, last_customer), articles[math.random(1, #articles)])
   return wrk.format(nil, nil, nil, body)
 end
 """
@@ -100,6 +131,7 @@ end
 def requests(token: str, articles: list[int], report_etag: str) -> list[Request]:
     authorized = _authorization(token)
     some_articles = f"articles = {{{', '.join(map(str, articles))}}}\n"
+    customers = f"first_customer, last_customer = {CUSTOMERS[0]}, {CUSTOMERS[-1]}\n"
     revalidation = authorized + f"wrk.headers[\"If-None-Match\"] = '{report_etag}'\n"
     return [
         # The gateway does not route /health/ (the containers' probe): through it, KrakenD's own /__health.
@@ -112,7 +144,10 @@ def requests(token: str, articles: list[int], report_etag: str) -> list[Request]
         Request("order list page", "/api/v1/orders/", None, authorized),
         Request("article list page", "/api/v1/articles/", None, authorized),
         Request(
-            "order creation", "/api/v1/orders/", "/store-api/orders/", authorized + some_articles + ORDERS_LUA
+            "order creation",
+            "/api/v1/orders/",
+            "/store-api/orders/",
+            authorized + some_articles + customers + ORDERS_LUA,
         ),
     ]
 
@@ -141,12 +176,18 @@ def wrk(url: str, script: str, seconds: float) -> Result:
         value, unit = re.search(rf"^\s+{percent}%\s+([\d.]+)(us|ms|s)$", output, re.MULTILINE).groups()
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
+    def transfer_per_second() -> float:
+        value, unit = re.search(r"Transfer/sec:\s+([\d.]+)(B|KB|MB|GB)", output).groups()
+        return float(value) * {"B": 1, "KB": 2**10, "MB": 2**20, "GB": 2**30}[unit]
+
+    requests_per_second = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     return Result(
-        requests_per_second=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        requests_per_second=requests_per_second,
         p50_ms=milliseconds("50"),
         p99_ms=milliseconds("99"),
         non_2xx=count(r"Non-2xx or 3xx responses: (\d+)"),
         socket_errors=count(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)"),
+        bytes_per_answer=transfer_per_second() / requests_per_second if requests_per_second else 0.0,
     )
 
 
@@ -164,14 +205,28 @@ def _stocked_articles(stack: Stack, token: str) -> list[int]:
     return articles
 
 
-def measure(seconds: float, rounds: int) -> tuple[dict[str, dict[str, list[Result]]], dict]:
-    """Each request, `rounds` times each of its ways (direct, then through the gateway); and the store's
-    invariants after the orders."""
-    # A fresh stack each time: the orders of a run would otherwise weigh on the next one.
-    shutil.rmtree(STATE_DIR, ignore_errors=True)
-    STATE_DIR.mkdir(parents=True)
+def _store_rss_mib(stack: Stack) -> float:
+    return sum(
+        workers_rss_mib(program.process.pid)
+        for name, program in stack.supervisor.programs.items()
+        if name.startswith("store-") and program.process is not None
+    )
+
+
+def measure(seconds: float, rounds: int, *, scaled: bool = False) -> Measured:
+    """Each request, `rounds` times each of its ways (direct, then through the gateway; direct only on
+    the scaled data); the open-loop orders; and the store's invariants after the orders."""
+    if scaled:
+        state_dir, seed, ways = SCALE_DIR, SCALED_SEED, WAYS[:1]
+        if not (SCALE_DIR / "log").exists():
+            print(f"bench: seeding {' '.join(SCALED_SEED)} into {SCALE_DIR} (once; minutes)", flush=True)
+    else:
+        # A fresh stack each time: the orders of a run would otherwise weigh on the next one.
+        state_dir, seed, ways = STATE_DIR, SEED, WAYS
+        shutil.rmtree(STATE_DIR, ignore_errors=True)
+    state_dir.mkdir(parents=True, exist_ok=True)
     ports = StackPorts.free()
-    stack = Stack(ports=ports, state_dir=STATE_DIR, log_level="WARNING", seed=SEED, gateway_rate_limits=False)
+    stack = Stack(ports=ports, state_dir=state_dir, log_level="WARNING", seed=seed, gateway_rate_limits=False)
     scopes = store_state(stack.store_env(ports.store), "settings")["throttle_scopes"]
     stack.store_settings["THROTTLE_RATES"] = ",".join(f"{scope}={UNTHROTTLED_RATE}" for scope in scopes)
     results: dict[str, dict[str, list[Result]]] = {}
@@ -180,25 +235,43 @@ def measure(seconds: float, rounds: int) -> tuple[dict[str, dict[str, list[Resul
         articles = _stocked_articles(stack, token)
         last_order = store_state(stack.store_env(ports.store), "last-order")["id"]
         for request in requests(token, articles, _report_etag(stack, token)):
-            results[request.name] = {way: [] for way in request.ways}
+            request_ways = [way for way in request.ways if way in ways]
+            results[request.name] = {way: [] for way in request_ways}
             urls = {
                 "direct": f"http://127.0.0.1:{ports.store}{request.direct}",
                 "gateway": f"{stack.gateway_url}{request.gateway}",
             }
             for round_number in range(1, rounds + 1):
-                for way in request.ways:
+                for way in request_ways:
                     print(f"bench: {request.name}, {way}, round {round_number} of {rounds}", flush=True)
-                    results[request.name][way].append(wrk(urls[way], request.script, seconds))
+                    result = wrk(urls[way], request.script, seconds)
+                    results[request.name][way].append(
+                        dataclasses.replace(result, store_rss_mib=_store_rss_mib(stack))
+                    )
+        rate = _median(results["order creation"]["direct"]) / 2
+        print(f"bench: orders offered open-loop at {rate:.0f}/s", flush=True)
+        open_loop = offer_orders(
+            host="127.0.0.1",
+            port=ports.store,
+            token=token,
+            articles=articles,
+            customers=CUSTOMERS,
+            rate=rate,
+            seconds=max(10.0, 2 * seconds),
+        )
+        print("bench: checking the store's invariants", flush=True)
         invariants = store_state(stack.store_env(ports.store), "check", "--since", str(last_order))
-    return results, invariants
+    return Measured(results, invariants, open_loop)
 
 
 def _median(runs: list[Result]) -> float:
     return statistics.median(run.requests_per_second for run in runs)
 
 
-def verdicts(results: dict[str, dict[str, list[Result]]], invariants: dict) -> list[str]:
-    """Each target, PASS or FAIL, on the direct figures; then the answers and the invariants."""
+def verdicts(measured: Measured) -> list[str]:
+    """Each target, PASS or FAIL, on the direct figures; then the answers, the open-loop orders, the
+    workers' memory and the invariants."""
+    results, invariants, open_loop = measured.results, measured.invariants, measured.open_loop
     health = _median(results["health"]["direct"])
     lines = []
     for name, minimum in TARGETS:
@@ -209,6 +282,18 @@ def verdicts(results: dict[str, dict[str, list[Result]]], invariants: dict) -> l
     every = [run for ways in results.values() for runs in ways.values() for run in runs]
     failed = sum(run.non_2xx + run.socket_errors for run in every)
     lines.append(f"Every answer a 2xx or a 304, no socket error (failures: {failed}): {_verdict(not failed)}")
+    lines.append(
+        f"Orders offered open-loop at {open_loop.offered_per_second:.0f}/s (half the closed-loop rate), "
+        f"p95 under {OPEN_LOOP_P95_MS} ms (measured {open_loop.p95_ms:.0f} ms over {open_loop.sent} orders, "
+        f"{open_loop.failed} failed): "
+        + _verdict(open_loop.p95_ms < OPEN_LOOP_P95_MS and not open_loop.failed)
+    )
+    growth = _memory_growth(results)
+    worst = max(growth, key=growth.get)
+    lines.append(
+        f"The store's workers' memory flat, each request's last round within {MEMORY_GROWTH:.0%} of its "
+        f"first (most: {worst}, {growth[worst]:+.1%}): {_verdict(growth[worst] <= MEMORY_GROWTH)}"
+    )
     problems, placed = invariants["problems"], invariants["placed"]
     lines.append(
         f"Invariants after {placed['orders']:,} orders ({placed['without_payment']} without their payment): "
@@ -218,6 +303,36 @@ def verdicts(results: dict[str, dict[str, list[Result]]], invariants: dict) -> l
     return lines + [f"  - {problem}" for problem in problems[:10]]
 
 
+def _memory_growth(results: dict[str, dict[str, list[Result]]]) -> dict[str, float]:
+    return {
+        name: ways["direct"][-1].store_rss_mib / ways["direct"][0].store_rss_mib - 1
+        for name, ways in results.items()
+        if ways["direct"][0].store_rss_mib
+    }
+
+
+def growth_verdicts(base: Measured, scaled: Measured) -> list[str]:
+    """The requests that must not slow down or grow with the catalogue, 100x against 1x."""
+    base_health, scaled_health = (_median(m.results["health"]["direct"]) for m in (base, scaled))
+    lines = []
+    for name in GROWING:
+        before = _median(base.results[name]["direct"]) / base_health
+        after = _median(scaled.results[name]["direct"]) / scaled_health
+        size_before, size_after = (
+            statistics.median(run.bytes_per_answer for run in m.results[name]["direct"])
+            for m in (base, scaled)
+        )
+        lines.append(
+            f"{name} at 100x the data within {GROWTH}x of 1x ({before:.3f}x -> {after:.3f}x /health/, "
+            f"{before / after:.2f}x slower): {_verdict(before / after <= GROWTH)}"
+        )
+        lines.append(
+            f"{name}: its answer no bigger than {ANSWER_GROWTH}x ({size_before:,.0f} -> {size_after:,.0f} "
+            f"bytes): {_verdict(size_after <= ANSWER_GROWTH * size_before)}"
+        )
+    return lines
+
+
 def _verdict(passed: bool) -> str:
     return "PASS" if passed else "FAIL"
 
@@ -225,8 +340,8 @@ def _verdict(passed: bool) -> str:
 def table(results: dict[str, dict[str, list[Result]]]) -> str:
     median = _median
     health = median(results["health"]["direct"])
-    header = ("request", "way", "req/s (median; each round)", "x /health/", "p50 ms", "p99 ms")
-    rows = [(*header, "non-2xx", "socket errors", "gateway / direct")]
+    header = ("request", "way", "req/s (median; each round)", "x /health/", "p50 ms", "p99 ms", "bytes")
+    rows = [(*header, "store RSS MiB", "non-2xx", "socket errors", "gateway / direct")]
     for name, ways in results.items():
         for way, runs in ways.items():
             rows.append(
@@ -237,6 +352,8 @@ def table(results: dict[str, dict[str, list[Result]]]) -> str:
                     f"{median(runs) / health:.2f}",
                     f"{statistics.median(run.p50_ms for run in runs):.1f}",
                     f"{statistics.median(run.p99_ms for run in runs):.1f}",
+                    f"{statistics.median(run.bytes_per_answer for run in runs):,.0f}",
+                    " / ".join(f"{run.store_rss_mib:.0f}" for run in runs) if way == "direct" else "",
                     str(sum(run.non_2xx for run in runs)),
                     str(sum(run.socket_errors for run in runs)),
                     ""
@@ -255,6 +372,7 @@ def section(text: str, judged: list[str], options: argparse.Namespace) -> tuple[
     )
     command = (
         f".venv/bin/python -m scripts.bench.light --seconds {options.seconds:g} --rounds {options.rounds}"
+        + (" --scale" if options.scale else "")
     )
     lines = [
         f"<!-- bench:commit={commit}-light -->",
@@ -262,14 +380,19 @@ def section(text: str, judged: list[str], options: argparse.Namespace) -> tuple[
         "",
         f"- Machine: {report.machine()}",
         f"- Command: `{command}`",
-        f"- Client: wrk, {THREADS} threads, {CONNECTIONS} connections; rounds interleaved, direct first",
+        f"- Client: wrk, {THREADS} threads, {CONNECTIONS} connections; rounds interleaved, direct first; "
+        "then orders offered open-loop at half the closed-loop rate (scripts/bench/open_loop.py, latency "
+        "counted from each order's due time)",
         f"- Servers: `make stack`'s topology, 2 store replicas on one port ({workers} gunicorn worker(s) "
         "x 4 threads each), payments, a MariaDB per service, Redis, KrakenD with krakend.json and its "
-        f"rate limits lifted; seeded with `manage.py seed {' '.join(SEED)}`",
+        f"rate limits lifted; seeded with `manage.py seed {' '.join(SEED)}`"
+        + (f"; the scaled run with `manage.py seed {' '.join(SCALED_SEED)}`" if options.scale else ""),
         "- `health`: the store's `/health/` direct; through the gateway, KrakenD's own `/__health` (the "
         "gateway does not route `/health/`, the containers' probe): KrakenD alone, no ratio to the store",
         "- `stock report, 304 revalidation`: the report's GET with the `If-None-Match` of its current ETag; "
-        "`article detail`: one of 100 articles at random; the list pages: their first page, default size",
+        "`article detail`: one of 100 articles at random; the list pages and the report: their first "
+        "page, default size; `bytes`: per answer, headers included; `store RSS MiB`: both replicas' "
+        "workers after each round",
         "",
         text,
         "",
@@ -280,22 +403,34 @@ def section(text: str, judged: list[str], options: argparse.Namespace) -> tuple[
     return f"{commit}-light", "\n".join(lines) + "\n"
 
 
+def _failed(measured: Measured) -> bool:
+    every = [run for ways in measured.results.values() for runs in ways.values() for run in runs]
+    return any(run.non_2xx or run.socket_errors for run in every) or bool(measured.invariants["problems"])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.bench.light", description=__doc__)
     parser.add_argument("--seconds", type=float, default=8.0, help="each wrk run (default 8)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds, direct then gateway (default 3)")
+    parser.add_argument(
+        "--scale", action="store_true", help="measure again on 100x the data and judge growth"
+    )
     parser.add_argument("--output", default="docs/benchmarks.md", help="file to record in, '-' for none")
     options = parser.parse_args(argv)
-    results, invariants = measure(options.seconds, options.rounds)
-    text, judged = table(results), verdicts(results, invariants)
+    measured = [measure(options.seconds, options.rounds)]
+    text, judged = table(measured[0].results), verdicts(measured[0])
+    if options.scale:
+        measured.append(measure(options.seconds, options.rounds, scaled=True))
+        text += "\n\nOn 100x the data (direct):\n\n" + table(measured[1].results)
+        judged += [f"At 100x the data: {line}" for line in verdicts(measured[1])]
+        judged += growth_verdicts(*measured)
     print(f"\n{text}\n")
     print("\n".join(judged))
     if options.output != "-":
         report.record(ROOT / options.output, *section(text, judged, options))
         print(f"bench: recorded in {options.output}")
-    every = [run for ways in results.values() for runs in ways.values() for run in runs]
     # A missed target is reported; a failed request or a broken invariant fails the command.
-    return 1 if any(run.non_2xx or run.socket_errors for run in every) or invariants["problems"] else 0
+    return 1 if any(_failed(m) for m in measured) else 0
 
 
 if __name__ == "__main__":

@@ -200,6 +200,12 @@ def _rss_mib(pid: int) -> float:
     return int(match.group(1)) / 1024 if match else 0.0
 
 
+def workers_rss_mib(master: int) -> float:
+    """The resident memory of a gunicorn master's workers together (the master forks them and serves
+    nothing)."""
+    return sum(_rss_mib(pid) for pid in _process_tree(master) if pid != master)
+
+
 # A line of gunicorn's log telling of a failure: Django's `django.request` errors (the 5xx), gunicorn's
 # own ([ERROR], [CRITICAL]: a worker timed out or died) and tracebacks.
 _FAILURE_LINE = re.compile(r"\bERROR\b|\bCRITICAL\b|^Traceback", re.MULTILINE)
@@ -250,8 +256,7 @@ class Server:
         return sorted(pid for pid in _process_tree(self.pid) if pid != self.pid)
 
     def workers_rss_mib(self) -> float:
-        """The resident memory of its workers together (the master forks them and serves nothing)."""
-        return sum(_rss_mib(pid) for pid in self.workers())
+        return workers_rss_mib(self.pid)
 
 
 def _wait_ready(server: Server, process: subprocess.Popen) -> None:

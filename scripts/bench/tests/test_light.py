@@ -1,0 +1,41 @@
+"""How the light client's runs are judged (scripts/bench/light.py): memory and growth verdicts."""
+
+from scripts.bench.light import GROWING, Measured, Result, _memory_growth, growth_verdicts
+from scripts.bench.open_loop import OpenLoopResult
+
+
+def _result(requests_per_second: float, *, size: float = 1000.0, rss: float = 100.0) -> Result:
+    return Result(requests_per_second, 1.0, 2.0, 0, 0, bytes_per_answer=size, store_rss_mib=rss)
+
+
+def _measured(ratios: dict[str, float], *, size: float = 1000.0, health: float = 1000.0) -> Measured:
+    results = {"health": {"direct": [_result(health)] * 3}}
+    for name in GROWING:
+        results[name] = {"direct": [_result(health * ratios.get(name, 0.5), size=size)] * 3}
+    return Measured(results, {"problems": [], "placed": {}}, OpenLoopResult(1.0, 1, 0, 1.0, 1.0, 1.0))
+
+
+def test_growth_compares_ratios_to_health_so_a_slower_machine_is_not_a_slower_store():
+    base = _measured({})
+    scaled_on_a_slower_host = _measured({}, health=500.0)
+
+    assert all(line.endswith("PASS") for line in growth_verdicts(base, scaled_on_a_slower_host))
+
+
+def test_a_read_slower_than_1_5x_or_an_answer_that_grows_fails():
+    slower = growth_verdicts(_measured({}), _measured({"article detail": 0.3}))
+    bigger = growth_verdicts(_measured({}), _measured({}, size=1300.0))
+
+    assert [line.split(" at 100x")[0] for line in slower if line.endswith("FAIL")] == ["article detail"]
+    assert sum(line.endswith("FAIL") for line in bigger) == len(GROWING)
+
+
+def test_memory_growth_is_each_requests_last_round_against_its_first():
+    results = {
+        "health": {"direct": [_result(1, rss=100.0), _result(1, rss=101.0)]},
+        "order creation": {"direct": [_result(1, rss=110.0), _result(1, rss=121.0)]},
+    }
+
+    growth = _memory_growth(results)
+
+    assert round(growth["health"], 3) == 0.01 and round(growth["order creation"], 3) == 0.1
