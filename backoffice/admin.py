@@ -1,5 +1,5 @@
 from django.contrib import admin
 
 # The index with the day at a glance (templatetags/store_dashboard.py) and the link to the report
-# page (core/admin_reports.py), for staff allowed to see them.
+# page (reports.py), for staff allowed to see them.
 admin.site.index_template = "admin/store_index.html"

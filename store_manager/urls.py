@@ -5,8 +5,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from articles.api.views import ArticleViewSet
+from backoffice.reports import stock_report_page
 from core import views as core_views
-from core.admin_reports import stock_report_page
 from core.graphql.views import StoreGraphQLView
 from core.readiness import readiness
 from orders.api.payment_events import PaymentEventView

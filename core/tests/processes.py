@@ -6,20 +6,17 @@ The port stays the same across restarts: clients find the server where they left
 """
 
 import os
-import signal
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 
 import MySQLdb
-import requests
 from django.conf import settings
 from django.db import connection
 
-from .redis_server import free_port
+from scripts.stack import free_port
+from scripts.supervisor import Program, Supervisor, http_ok
 
 START_TIMEOUT = 30.0  # seconds for a server to answer its liveness probe
 STOP_TIMEOUT = 10.0  # seconds for a graceful stop before the server is killed
@@ -27,70 +24,57 @@ STOP_TIMEOUT = 10.0  # seconds for a graceful stop before the server is killed
 STORE_GUNICORN = ["--workers", "2", "--threads", "4", "--graceful-timeout", "2"]
 
 
-class ServiceProcess:
-    """One server command listening on `port` of 127.0.0.1; its output goes to `log`."""
+class SupervisedProcess:
+    """A server command run as a program of scripts/supervisor.py (a process group of its own), ready
+    when `ready` answers; the test may kill, pause, resume, stop and start it again."""
+
+    def __init__(self, *, name: str, command: list[str], ready, env=None, log: Path | None = None):
+        self._supervisor = Supervisor(report=lambda line: None)
+        self._program = Program(
+            name=name, command=command, env=env, log=log, ready=ready, cwd=Path(settings.BASE_DIR)
+        )
+
+    @property
+    def process(self):
+        return self._program.process
+
+    def start(self) -> None:
+        """Started and answering; ProgramFailed (a RuntimeError, with the end of the log) if not."""
+        self._supervisor.start(self._program, timeout=START_TIMEOUT)
+
+    def kill(self) -> None:
+        """Gone at once with every process of its group, as after a crash: connections are refused
+        from now on."""
+        if self.process is not None:
+            self._supervisor.kill(self._program.name)
+            self.process.wait(timeout=STOP_TIMEOUT)
+
+    def pause(self) -> None:
+        """Every process stopped: the kernel still accepts connections, nothing ever answers them."""
+        self._supervisor.pause(self._program.name)
+
+    def resume(self) -> None:
+        self._supervisor.resume(self._program.name)
+
+    def stop(self) -> None:
+        """SIGTERM (a paused group is resumed first), SIGKILL for what did not stop in time."""
+        if self.process is not None:
+            self._supervisor.stop(self._program.name)
+
+
+class ServiceProcess(SupervisedProcess):
+    """One HTTP server command listening on `port` of 127.0.0.1; its output goes to `log`."""
 
     def __init__(self, *, command: list[str], env: dict[str, str], port: int, log: Path):
-        self.command = command
-        self.env = env
         self.port = port
         self.log = log
-        self.process: subprocess.Popen | None = None
+        super().__init__(
+            name=f"port {port}", command=command, env=env, log=log, ready=http_ok(f"{self.url}/health/")
+        )
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        with self.log.open("a") as output:
-            self.process = subprocess.Popen(
-                self.command,
-                cwd=settings.BASE_DIR,
-                env=self.env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + START_TIMEOUT
-        while not self._answers():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.kill()
-                raise RuntimeError(f"{self.command[:4]} did not start on {self.url}:\n{self.log.read_text()}")
-            time.sleep(0.05)
-
-    def _answers(self) -> bool:
-        try:
-            return requests.get(f"{self.url}/health/", timeout=1).status_code == 200
-        except requests.RequestException:
-            return False
-
-    def _signal(self, number: int) -> None:
-        with suppress(ProcessLookupError):  # the group is gone already
-            os.killpg(self.process.pid, number)
-
-    def kill(self) -> None:
-        """Gone at once with every worker, as after a crash: connections are refused from now on."""
-        if self.process is None:
-            return
-        self._signal(signal.SIGKILL)
-        self.process.wait(timeout=STOP_TIMEOUT)
-        self.process = None
-
-    def pause(self) -> None:
-        """Every process stopped: the kernel still accepts connections, nothing ever answers them."""
-        self._signal(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        self._signal(signal.SIGCONT)
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        self.resume()
-        self._signal(signal.SIGTERM)
-        with suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=STOP_TIMEOUT)
-        self.kill()  # whatever did not stop in time
 
     def worker_pids(self) -> set[int]:
         """The master's children: a worker that died and was replaced shows as a new pid."""

@@ -5,14 +5,11 @@ before and after; the last test serves the store with gunicorn's several workers
 """
 
 import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
-from django.conf import settings
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
@@ -22,10 +19,11 @@ from core import metrics as core_metrics
 from orders.errors import PaymentServiceUnavailable
 from orders.payments_client import CircuitBreaker, PaymentsClient
 from orders.services import order_cancel, order_create, order_mark_paid
-from orders.tests.payments_service import free_port
 from orders.tests.payments_stub import payment_json, refused_url, stub_server
+from scripts.stack import free_port
 from stocks.models import Stock
 
+from .processes import ServiceProcess
 from .test_health import DEAD_REDIS
 
 NAMED_METRICS = (
@@ -354,13 +352,9 @@ def test_gunicorn_workers_add_up_their_counts_at_metrics(tmp_path):
     }
     command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"]
     command += ["--worker-connections", "1", "store_manager.wsgi"]
-    log = tmp_path / "gunicorn.log"
-    with log.open("w") as output:
-        server = subprocess.Popen(
-            command, cwd=settings.BASE_DIR, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
+    server = ServiceProcess(command=command, env=env, port=port, log=tmp_path / "gunicorn.log")
+    server.start()
     try:
-        wait_until_up(url, server, log)
         before = scrape_count(url, "health")
         first, second = requests.Session(), requests.Session()
         for _ in range(20):
@@ -372,22 +366,9 @@ def test_gunicorn_workers_add_up_their_counts_at_metrics(tmp_path):
         assert [scrape_count(url, "health") - before for _ in range(4)] == [40] * 4
         assert len(live_gauge_files(tmp_path)) == 2  # the circuit state, one file per worker
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        server.stop()
     assert live_gauge_files(tmp_path) == [], "gunicorn's child_exit hook drops a dead worker's live gauges"
 
 
 def live_gauge_files(tmp_path: Path) -> list[Path]:
     return list((tmp_path / "metrics").glob("gauge_live*.db"))
-
-
-def wait_until_up(url: str, server: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert server.poll() is None, log.read_text()
-        try:
-            if requests.get(f"{url}/health/", timeout=5).status_code == 200:
-                return
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise AssertionError(f"gunicorn did not start:\n{log.read_text()}")

@@ -8,11 +8,9 @@ deployed. It shares the store's test secrets and notifies `store_url`.
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +22,9 @@ import MySQLdb
 import requests
 from django.conf import settings
 from django.db import connection
+
+from core.tests.processes import ServiceProcess
+from scripts.stack import free_port
 
 SETTINGS_MODULE = "store_manager.settings.payments_test"
 START_TIMEOUT = 30
@@ -115,26 +116,6 @@ def _drop(database: dict) -> None:
         server.cursor().execute(f"DROP DATABASE IF EXISTS `{database['NAME']}`")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the payments service exited ({process.returncode}):\n{log.read_text()}")
-        try:
-            if requests.get(f"{url}/health/", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:  # not listening yet, or a worker's first request still loading
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"the payments service did not start in {START_TIMEOUT} s:\n{log.read_text()}")
-
-
 @contextmanager
 def payments_database(*, store_url: str, port: int | None = None) -> Iterator[PaymentsService]:
     """A fresh, migrated payments database and what it takes to serve it on `port` (a free one by
@@ -173,21 +154,13 @@ def gunicorn_command(url: str) -> list[str]:
 
 @contextmanager
 def running_payments_service(*, store_url: str) -> Iterator[PaymentsService]:
-    with payments_database(store_url=store_url) as service, service.log.open("w") as output:
-        process = subprocess.Popen(
-            gunicorn_command(service.url),
-            cwd=settings.BASE_DIR,
-            env=service.env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
+    with payments_database(store_url=store_url) as service:
+        port = urlsplit(service.url).port
+        server = ServiceProcess(
+            command=gunicorn_command(service.url), env=service.env, port=port, log=service.log
         )
+        server.start()
         try:
-            _wait_until_up(service.url, process, service.log)
             yield service
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            server.stop()

@@ -23,8 +23,8 @@ from rest_framework.authtoken.models import Token
 
 from core.tests.load import Client, Load, percentile, wait_until
 from core.tests.processes import ServiceProcess, mysql_session, running_store, store_environment
-from core.tests.redis_server import free_port
 from orders.models import Order, OrderStatus, PaymentStatus
+from scripts.stack import free_port
 from stocks.tests.invariants import assert_stock_matches_ledger
 
 from .payments_service import gunicorn_command, payments_database

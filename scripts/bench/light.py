@@ -24,7 +24,6 @@ import json
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import urllib.request
@@ -33,7 +32,8 @@ from dataclasses import dataclass
 from scripts.stack import ROOT, Stack, StackPorts
 
 from . import report
-from .open_loop import OpenLoopResult, offer_orders
+from .light_judging import Measured, Result, growth_verdicts, median, table, verdicts
+from .open_loop import offer_orders
 from .stack import UNTHROTTLED_RATE, store_state, workers_rss_mib
 
 STATE_DIR = ROOT / "var" / "bench" / "gateway-stack"
@@ -56,47 +56,6 @@ class Request:
     @property
     def ways(self) -> tuple[str, ...]:
         return WAYS if self.gateway else WAYS[:1]
-
-
-# Issue 15's targets: (request, the least throughput as a ratio to /health/ in the same run).
-TARGETS = (
-    ("order creation", 0.04),
-    ("stock report, warm cache", 0.6),
-    ("stock report, 304 revalidation", 0.85),
-    ("article detail", 0.4),
-    ("order list page", 0.2),
-    ("article list page", 0.2),
-)
-OPEN_LOOP_P95_MS = 100  # orders offered at half the closed-loop rate
-MEMORY_GROWTH = 0.05  # the most a request's rounds may add to the workers' memory, first to last
-# At 100x the data: orders and the paged reads within 1.5x of their ratio at 1x, answers no bigger
-# than 1.25x (longer ids and counts, not more rows).
-GROWTH, ANSWER_GROWTH = 1.5, 1.25
-GROWING = (
-    "order creation",
-    "stock report, warm cache",
-    "article detail",
-    "order list page",
-    "article list page",
-)
-
-
-@dataclass(frozen=True)
-class Result:
-    requests_per_second: float
-    p50_ms: float
-    p99_ms: float
-    non_2xx: int
-    socket_errors: int
-    bytes_per_answer: float
-    store_rss_mib: float = 0.0  # the store's workers, both replicas, after the run
-
-
-@dataclass
-class Measured:
-    results: dict[str, dict[str, list[Result]]]
-    invariants: dict
-    open_loop: OpenLoopResult
 
 
 def _authorization(token: str) -> str:
@@ -248,7 +207,7 @@ def measure(seconds: float, rounds: int, *, scaled: bool = False) -> Measured:
                     results[request.name][way].append(
                         dataclasses.replace(result, store_rss_mib=_store_rss_mib(stack))
                     )
-        rate = _median(results["order creation"]["direct"]) / 2
+        rate = median(results["order creation"]["direct"]) / 2
         print(f"bench: orders offered open-loop at {rate:.0f}/s", flush=True)
         open_loop = offer_orders(
             host="127.0.0.1",
@@ -262,106 +221,6 @@ def measure(seconds: float, rounds: int, *, scaled: bool = False) -> Measured:
         print("bench: checking the store's invariants", flush=True)
         invariants = store_state(stack.store_env(ports.store), "check", "--since", str(last_order))
     return Measured(results, invariants, open_loop)
-
-
-def _median(runs: list[Result]) -> float:
-    return statistics.median(run.requests_per_second for run in runs)
-
-
-def verdicts(measured: Measured) -> list[str]:
-    """Each target, PASS or FAIL, on the direct figures; then the answers, the open-loop orders, the
-    workers' memory and the invariants."""
-    results, invariants, open_loop = measured.results, measured.invariants, measured.open_loop
-    health = _median(results["health"]["direct"])
-    lines = []
-    for name, minimum in TARGETS:
-        ratio = _median(results[name]["direct"]) / health
-        lines.append(
-            f"{name} at least {minimum}x /health/ (measured {ratio:.3f}x): {_verdict(ratio >= minimum)}"
-        )
-    every = [run for ways in results.values() for runs in ways.values() for run in runs]
-    failed = sum(run.non_2xx + run.socket_errors for run in every)
-    lines.append(f"Every answer a 2xx or a 304, no socket error (failures: {failed}): {_verdict(not failed)}")
-    lines.append(
-        f"Orders offered open-loop at {open_loop.offered_per_second:.0f}/s (half the closed-loop rate), "
-        f"p95 under {OPEN_LOOP_P95_MS} ms (measured {open_loop.p95_ms:.0f} ms over {open_loop.sent} orders, "
-        f"{open_loop.failed} failed): "
-        + _verdict(open_loop.p95_ms < OPEN_LOOP_P95_MS and not open_loop.failed)
-    )
-    growth = _memory_growth(results)
-    worst = max(growth, key=growth.get)
-    lines.append(
-        f"The store's workers' memory flat, each request's last round within {MEMORY_GROWTH:.0%} of its "
-        f"first (most: {worst}, {growth[worst]:+.1%}): {_verdict(growth[worst] <= MEMORY_GROWTH)}"
-    )
-    problems, placed = invariants["problems"], invariants["placed"]
-    lines.append(
-        f"Invariants after {placed['orders']:,} orders ({placed['without_payment']} without their payment): "
-        f"stock within its limits and explained by its ledger, each order's stock taken once "
-        f"(problems: {len(problems)}): {_verdict(not problems)}"
-    )
-    return lines + [f"  - {problem}" for problem in problems[:10]]
-
-
-def _memory_growth(results: dict[str, dict[str, list[Result]]]) -> dict[str, float]:
-    return {
-        name: ways["direct"][-1].store_rss_mib / ways["direct"][0].store_rss_mib - 1
-        for name, ways in results.items()
-        if ways["direct"][0].store_rss_mib
-    }
-
-
-def growth_verdicts(base: Measured, scaled: Measured) -> list[str]:
-    """The requests that must not slow down or grow with the catalogue, 100x against 1x."""
-    base_health, scaled_health = (_median(m.results["health"]["direct"]) for m in (base, scaled))
-    lines = []
-    for name in GROWING:
-        before = _median(base.results[name]["direct"]) / base_health
-        after = _median(scaled.results[name]["direct"]) / scaled_health
-        size_before, size_after = (
-            statistics.median(run.bytes_per_answer for run in m.results[name]["direct"])
-            for m in (base, scaled)
-        )
-        lines.append(
-            f"{name} at 100x the data within {GROWTH}x of 1x ({before:.3f}x -> {after:.3f}x /health/, "
-            f"{before / after:.2f}x slower): {_verdict(before / after <= GROWTH)}"
-        )
-        lines.append(
-            f"{name}: its answer no bigger than {ANSWER_GROWTH}x ({size_before:,.0f} -> {size_after:,.0f} "
-            f"bytes): {_verdict(size_after <= ANSWER_GROWTH * size_before)}"
-        )
-    return lines
-
-
-def _verdict(passed: bool) -> str:
-    return "PASS" if passed else "FAIL"
-
-
-def table(results: dict[str, dict[str, list[Result]]]) -> str:
-    median = _median
-    health = median(results["health"]["direct"])
-    header = ("request", "way", "req/s (median; each round)", "x /health/", "p50 ms", "p99 ms", "bytes")
-    rows = [(*header, "store RSS MiB", "non-2xx", "socket errors", "gateway / direct")]
-    for name, ways in results.items():
-        for way, runs in ways.items():
-            rows.append(
-                (
-                    name if way == "direct" else "",
-                    way,
-                    f"{median(runs):,.0f} ({', '.join(f'{run.requests_per_second:,.0f}' for run in runs)})",
-                    f"{median(runs) / health:.2f}",
-                    f"{statistics.median(run.p50_ms for run in runs):.1f}",
-                    f"{statistics.median(run.p99_ms for run in runs):.1f}",
-                    f"{statistics.median(run.bytes_per_answer for run in runs):,.0f}",
-                    " / ".join(f"{run.store_rss_mib:.0f}" for run in runs) if way == "direct" else "",
-                    str(sum(run.non_2xx for run in runs)),
-                    str(sum(run.socket_errors for run in runs)),
-                    ""
-                    if way == "direct" or name == "health"
-                    else f"{median(runs) / median(ways['direct']):.2f}",
-                )
-            )
-    return report.markdown_table(rows, text_columns=2)
 
 
 def section(text: str, judged: list[str], options: argparse.Namespace) -> tuple[str, str]:

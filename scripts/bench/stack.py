@@ -10,11 +10,9 @@ import json
 import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,7 +24,8 @@ import MySQLdb
 import redis
 
 from scripts.services import check_database, check_redis
-from scripts.stack import demo_logins, manage
+from scripts.stack import demo_logins, free_port, manage
+from scripts.supervisor import Program, ProgramFailed, Supervisor, http_ok
 
 ROOT = Path(__file__).resolve().parents[2]
 LOG_DIR = ROOT / "var" / "bench"
@@ -100,12 +99,6 @@ def store_state(env: dict[str, str], *args: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
-
-
 def _wire_store(env: dict[str, str], payments_port: int) -> dict[str, str]:
     """The store's settings that follow from its code: the payments URL (its default, whether the
     service's root or its API root, moved to our port) and every throttling scope set very high."""
@@ -138,7 +131,7 @@ def prepare(*, payments: bool) -> Stack:
         "gunicorn": version("gunicorn"),
         "Locust": version("locust"),
     }
-    store_port, payments_port = _free_port(), _free_port()
+    store_port, payments_port = free_port(), free_port()
     shared = {
         **os.environ,
         "DEBUG": "0",
@@ -259,24 +252,6 @@ class Server:
         return workers_rss_mib(self.pid)
 
 
-def _wait_ready(server: Server, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(
-                f"bench: gunicorn ({server.name}) exited with status {process.returncode}: see {server.log}"
-            )
-        try:
-            if server.request("GET", "/health/ready/")[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(
-        f"bench: gunicorn ({server.name}) was not ready after {READY_TIMEOUT_SECONDS} s: see {server.log}"
-    )
-
-
 def gunicorn_command(*, port: int, workers: int, threads: int, connections: int) -> list[str]:
     """gunicorn on the repository's gunicorn.conf.py when there is one, these settings winning.
 
@@ -298,15 +273,13 @@ def gunicorn_command(*, port: int, workers: int, threads: int, connections: int)
 def serve(
     env: dict[str, str], *, name: str, port: int, workers: int, threads: int, connections: int
 ) -> Iterator[Server]:
-    """gunicorn serving `env`'s service on `port` until the block ends, however it ends.
-
-    It runs in its own session so that a Ctrl-C reaches only the benchmark, which stops it, and with a
-    fresh directory for the Prometheus metrics its workers share.
-    """
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    """gunicorn serving `env`'s service on `port` until the block ends, however it ends: a program of
+    the stack's supervisor (scripts/supervisor.py), in a process group of its own so that a Ctrl-C
+    reaches only the benchmark, with a fresh directory for the Prometheus metrics its workers share."""
     log = LOG_DIR / f"gunicorn-{name}.log"
+    log.unlink(missing_ok=True)
     command = gunicorn_command(port=port, workers=workers, threads=threads, connections=connections)
-    with tempfile.TemporaryDirectory(prefix=f"bench-metrics-{name}-") as metrics, log.open("w") as output:
+    with tempfile.TemporaryDirectory(prefix=f"bench-metrics-{name}-") as metrics:
         server_env = {
             **env,
             "PORT": str(port),
@@ -314,18 +287,14 @@ def serve(
             "GUNICORN_THREADS": str(threads),
             "PROMETHEUS_MULTIPROC_DIR": metrics,
         }
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=server_env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        ready = http_ok(f"http://{HOST}:{port}/health/ready/")
+        program = Program(
+            name=f"gunicorn ({name})", command=command, env=server_env, log=log, ready=ready, cwd=ROOT
         )
-        try:
-            service = env["DJANGO_SETTINGS_MODULE"].rsplit(".", 1)[-1]
-            server = Server(name, service, port, process.pid, log)
-            _wait_ready(server, process)
-            yield server
-        finally:
-            process.terminate()
+        with Supervisor(report=lambda line: print(f"bench: {line}", flush=True)) as supervisor:
             try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+                supervisor.start(program, timeout=READY_TIMEOUT_SECONDS)
+            except ProgramFailed as failed:
+                raise SystemExit(f"bench: {failed}") from None
+            service = env["DJANGO_SETTINGS_MODULE"].rsplit(".", 1)[-1]
+            yield Server(name, service, port, program.process.pid, log)

@@ -1,6 +1,6 @@
 """How the light client's runs are judged (scripts/bench/light.py): memory and growth verdicts."""
 
-from scripts.bench.light import GROWING, Measured, Result, _memory_growth, growth_verdicts
+from scripts.bench.light_judging import GROWING, Measured, Result, _memory_growth, growth_verdicts
 from scripts.bench.open_loop import OpenLoopResult
 
 

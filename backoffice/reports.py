@@ -1,7 +1,7 @@
 """The admin's report page: stock levels and best sellers, as a sortable table and two bar charts.
 
 A door over two apps' selectors (`stock_report`, `order_best_sellers`), both cached until a write
-commits. It lives in core, beside the admin site's setup, rather than in stocks, which may not
+commits. It lives in the back office, above the domain apps, rather than in stocks, which may not
 import orders (orders depends on stocks, never the reverse).
 """
 
@@ -12,12 +12,11 @@ from django.http import Http404
 from django.template.response import TemplateResponse
 from django.utils.dateparse import parse_datetime
 
+from core.charts import BarInput, bar_chart
+from core.errors import NotFound
 from orders.selectors import order_best_sellers
 from stocks.charts import stock_chart
 from stocks.selectors import stock_report
-
-from .charts import BarInput, bar_chart
-from .errors import NotFound
 
 REQUIRED_PERMISSIONS = ("stocks.view_stock", "orders.view_order")
 CHART_ROWS = 40

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from core.demo import DEMO_STAFF, MAX_ARTICLES, demo_data_create, demo_passwords, store_is_empty
+from backoffice.demo import DEMO_STAFF, MAX_ARTICLES, demo_data_create, demo_passwords, store_is_empty
 from core.errors import DomainError
 
 

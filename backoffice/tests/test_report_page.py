@@ -1,4 +1,4 @@
-"""The admin's stock and sales report page (core/admin_reports.py), without a browser."""
+"""The admin's stock and sales report page (backoffice/reports.py), without a browser."""
 
 import pytest
 from django.core.cache import cache
@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from articles.tests.factories import ArticleFactory
-from core.admin_reports import CHART_ROWS
+from backoffice.reports import CHART_ROWS
 from core.tests.admin_pages import logged_in
 from orders.services import order_create
 from users import backends
