@@ -11,6 +11,7 @@ statements: the insert and the answer's update.
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -23,9 +24,24 @@ from .idempotency_keys import HEADER, IdempotencyKeyReused, checked_key
 from .models import IdempotencyKey
 
 
-def _fingerprint(request) -> str:
-    canonical = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(f"{request.path_info}\n{canonical}".encode()).hexdigest()
+@dataclass(frozen=True)
+class IdempotentCall:
+    """A request's `Idempotency-Key`: whose, for which operation, and the body it came with."""
+
+    user: object
+    scope: str
+    key: str
+    fingerprint: str
+
+    @classmethod
+    def of(cls, request, *, scope: str) -> "IdempotentCall | None":
+        """The request's key (None without the header), or InvalidIdempotencyKey."""
+        key = checked_key(request.headers.get(HEADER))
+        if key is None:
+            return None
+        canonical = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
+        fingerprint = hashlib.sha256(f"{request.path_info}\n{canonical}".encode()).hexdigest()
+        return cls(user=request.user, scope=scope, key=key, fingerprint=fingerprint)
 
 
 def _expired_before():
@@ -43,42 +59,43 @@ class _KeyTaken(Exception):
 
 
 @atomic_with_retry
-def _first_answer(*, user, scope: str, key: str, fingerprint: str, produce) -> tuple[int, dict]:
+def _first_answer(call: IdempotentCall, *, status: int, produce: Callable[[], dict]) -> dict:
     try:
         record = IdempotencyKey.objects.create(
-            user=user, scope=scope, key=key, fingerprint=fingerprint, response_status=0, response_body={}
+            user=call.user,
+            scope=call.scope,
+            key=call.key,
+            fingerprint=call.fingerprint,
+            response_status=status,
+            response_body={},
         )
     except IntegrityError:
         raise _KeyTaken() from None  # leaves the transaction, rolled back before anything was done
-    record.response_status, record.response_body = produce()
-    record.save(update_fields=["response_status", "response_body"])
-    return record.response_status, record.response_body
+    record.response_body = produce()
+    record.save(update_fields=["response_body"])
+    return record.response_body
 
 
-def run_idempotent(request, *, scope: str, produce: Callable[[], tuple[int, dict]]):
-    """Call `produce` once per key; returns (status, body, replayed).
+def run_idempotent(
+    call: IdempotentCall | None, *, status: int, produce: Callable[[], dict]
+) -> tuple[dict, bool]:
+    """Call `produce` once per key, in a retried transaction; returns (its answer, replayed).
 
-    Without the header, `produce` simply runs in a retried transaction.
+    `status` is the answer's HTTP status, kept with it for the admin's list. Without a key,
+    `produce` simply runs.
     """
-    key = checked_key(request.headers.get(HEADER))
-    if key is None:
-        return (*atomic_with_retry(produce)(), False)
-    fingerprint = _fingerprint(request)
+    if call is None:
+        return atomic_with_retry(produce)(), False
     # A second try only when the stored key was expired (deleted here) or its twin rolled back.
     for _ in range(2):
         try:
-            return (
-                *_first_answer(
-                    user=request.user, scope=scope, key=key, fingerprint=fingerprint, produce=produce
-                ),
-                False,
-            )
+            return _first_answer(call, status=status, produce=produce), False
         except _KeyTaken:
-            record = IdempotencyKey.objects.filter(user=request.user, scope=scope, key=key).first()
+            record = IdempotencyKey.objects.filter(user=call.user, scope=call.scope, key=call.key).first()
         if record is not None and record.created_at >= _expired_before():
-            if record.fingerprint != fingerprint:
+            if record.fingerprint != call.fingerprint:
                 raise IdempotencyKeyReused()
-            return record.response_status, record.response_body, True
+            return record.response_body, True
         if record is not None:
             record.delete()
     raise ServiceBusy()

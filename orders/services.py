@@ -227,31 +227,11 @@ def order_request_payment(*, order_id: int) -> Order:
     order = order_get(order_id=order_id)
     if order.payment_id is not None:
         return order
-    _request_payment(order)
+    order_link_payment(order=order)
     return order_get(order_id=order_id)
 
 
-def order_request_payment_after_create(*, order_id: int, placed: Order | None = None) -> Order | None:
-    """order_request_payment for an order just placed, which must not fail because of payments.
-
-    Payments down or slow leaves the order pending without a payment (`POST .../payment/` or
-    `sync_payments` request it later). `placed` is the order as order_create returned it, when this
-    request placed it (not read again). Returns the order as it is now, without its lines and customer
-    unless `placed` had them (None if it is gone: a replayed create of an order deleted since).
-    """
-    order = placed or Order.objects.filter(pk=order_id).first()
-    if order is None:
-        return None
-    try:
-        return _request_payment(order)
-    except OrderNotPayable:
-        return order
-    except DomainError as error:  # payments down, slow or failing; or an answer the order disagrees with
-        logger.warning("order %s placed without its payment: %s", order_id, error)
-    return Order.objects.filter(pk=order_id).first()
-
-
-def _request_payment(order: Order) -> Order:
+def order_link_payment(*, order: Order) -> Order:
     """Ask payments for `order`'s payment unless it has one; returns the order row with it (the whole
     order if payments answered it paid)."""
     if order.payment_id is not None:
@@ -264,14 +244,14 @@ def _request_payment(order: Order) -> Order:
         amount=order.total,
         currency=settings.PAYMENTS_CURRENCY,
     )
-    return _order_record_payment(order=order, payment=payment)
+    return order_record_payment(order=order, payment=payment)
 
 
 # What a payment the store links may overwrite: not news of a payment made or refunded meanwhile.
 _PAYMENT_NOT_SETTLED = ~Q(payment_status__in=[PaymentStatus.PAID, PaymentStatus.REFUNDED])  # NULL included
 
 
-def _order_record_payment(*, order: Order, payment: payments_client.Payment) -> Order:
+def order_record_payment(*, order: Order, payment: payments_client.Payment) -> Order:
     """Keep what payments said about `order`'s payment (a paid one marks the order paid); returns the
     order with it (the whole order read again when it was paid or changed meanwhile).
 
@@ -392,53 +372,3 @@ def _order_cancel_refunded(*, order_id: int, user) -> None:
     order.save(update_fields=["status", "payment_status", "updated_at"])
     invalidate(SALES)
     transaction.on_commit(ORDERS_CANCELLED.inc)  # dropped with the rehearsal, which rolls back
-
-
-def order_sync_payment(*, order_id: int) -> str:
-    """Bring one order in line with what payments knows; returns what was done.
-
-    `paid` (payments had it paid: the notification was lost), `linked` (payments had a payment the
-    store did not know of), `requested` (there was none), `updated` (its status changed, e.g. a
-    declined card), `refunded` (a payment made for a cancelled order was refunded, or a paid order's
-    payment was refunded at payments and the notification lost) or `unchanged`.
-    Idempotent; raises PaymentServiceUnavailable.
-    """
-    order = order_get(order_id=order_id)
-    if order.status == OrderStatus.PAID:
-        if order.payment_id is None:
-            return "unchanged"
-        payment = payments_client.client().get_payment(order.payment_id)
-        if payment.status != PaymentStatus.REFUNDED or order.payment_status == PaymentStatus.REFUNDED:
-            return "unchanged"
-        order_mark_refunded(order_id=order_id, payment_id=order.payment_id)
-        return "refunded"
-    if order.status == OrderStatus.CANCELLED:
-        if order.payment_status != PaymentStatus.PAID:
-            return "unchanged"
-        payments_client.client().refund(order.payment_id)
-        Order.objects.filter(pk=order_id, payment_status=PaymentStatus.PAID).update(
-            payment_status=PaymentStatus.REFUNDED, updated_at=timezone.now()
-        )
-        invalidate(SALES)
-        return "refunded"
-    if order.status != OrderStatus.PENDING:
-        return "unchanged"
-    payments = payments_client.client().payments_of_order(order_id)
-    paid = [p for p in payments if p.status == PaymentStatus.PAID]
-    if paid:
-        order_mark_paid(
-            order_id=order_id, payment_id=paid[0].id, amount=paid[0].amount, currency=paid[0].currency
-        )
-        return "paid"
-    live = [p for p in payments if p.status != PaymentStatus.REFUNDED]
-    if not live:
-        if order.payment_id is not None:
-            return "unchanged"
-        _request_payment(order)
-        return "requested"
-    newest = max(live, key=lambda payment: payment.id)
-    known = (order.payment_id, order.payment_status)
-    _order_record_payment(order=order, payment=newest)
-    if known[0] is None:
-        return "linked"
-    return "unchanged" if known == (newest.id, newest.status) else "updated"

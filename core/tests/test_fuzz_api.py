@@ -33,7 +33,8 @@ from articles.tests.factories import ArticleFactory
 from core.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, payment_event_signature
 from orders import payments_client
 from orders.models import Order
-from orders.services import order_cancel, order_create, order_request_payment, order_sync_payment
+from orders.reconciliation import order_sync_payment
+from orders.services import order_cancel, order_create, order_request_payment
 from orders.tests.payments_service import running_payments_service
 from orders.tests.payments_stub import refused_url
 from stocks.models import StockMovement

@@ -5,7 +5,7 @@ from rest_framework.response import Response
 
 from core.cache import SALES
 from core.http import cached_read
-from core.idempotency import run_idempotent
+from core.idempotency import IdempotentCall
 from core.idempotency_keys import HEADER, IdempotencyKeyReused, InvalidIdempotencyKey
 from core.idempotency_keys import HEADER_SCHEMA as IDEMPOTENCY_HEADER_SCHEMA
 from core.parsers import JSON_OR_FORM
@@ -25,6 +25,7 @@ from ..errors import (
     PaymentServiceUnavailable,
 )
 from ..models import Order
+from ..placement import order_place
 from .filters import OrderFilter
 from .serializers import OrderCreateSerializer, OrderSerializer, order_payment_data
 
@@ -114,24 +115,20 @@ class OrderViewSet(
         with its `payment` brought up to date, requesting the payment if the order still has none.
         """
 
-        placed = []
-
-        def place_order():
-            serializer = self.get_serializer(data=request.data)
-            serializer.is_valid(raise_exception=True)
-            placed.append(services.order_create(created_by=request.user, **serializer.validated_data))
-            return status.HTTP_201_CREATED, OrderSerializer(placed[-1]).data
-
-        status_code, body, replayed = run_idempotent(request, scope="orders.create", produce=place_order)
-        if status_code == status.HTTP_201_CREATED:
-            # After run_idempotent's transaction committed: never wait on payments holding locks.
-            order = services.order_request_payment_after_create(
-                order_id=body["id"], placed=None if replayed else placed[-1]
-            )
-            if order is not None:
-                body = {**body, "payment": order_payment_data(order)}
-        headers = {"Idempotent-Replayed": "true"} if replayed else {}
-        return Response(body, status=status_code, headers=headers)
+        idempotency = IdempotentCall.of(request, scope="orders.create")
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        placement = order_place(
+            **serializer.validated_data,
+            created_by=request.user,
+            answer=lambda order: OrderSerializer(order).data,
+            idempotency=idempotency,
+        )
+        body = placement.answer
+        if placement.order is not None:
+            body = {**body, "payment": order_payment_data(placement.order)}
+        headers = {"Idempotent-Replayed": "true"} if placement.replayed else {}
+        return Response(body, status=status.HTTP_201_CREATED, headers=headers)
 
     @extend_schema(request=None, responses={200: OrderSerializer})
     @action(detail=True, methods=["post"])

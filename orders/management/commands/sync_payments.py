@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import DomainError
 from core.worker import add_loop_arguments, run_as_worker
-from orders import selectors, services
+from orders import reconciliation, selectors
 from orders.errors import PaymentServiceUnavailable
 
 OUTCOMES = ("paid", "requested", "linked", "updated", "refunded", "unchanged", "failed")
@@ -57,7 +57,7 @@ class Command(BaseCommand):
         unavailable = None
         for order_id in order_ids:
             try:
-                outcomes[services.order_sync_payment(order_id=order_id)] += 1
+                outcomes[reconciliation.order_sync_payment(order_id=order_id)] += 1
             except PaymentServiceUnavailable as error:
                 unavailable = error
                 break
