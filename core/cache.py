@@ -17,10 +17,6 @@ request the versions of every namespace are read once, with its first cached rea
 user, usually): the request sees the caches as they were when it started, and its own writes
 (bumped as they commit) are seen by its later reads.
 
-The same round trip can carry the increment of a counter (core.throttling's request budgets,
-`count_along`): a warm read with a token whose user this process holds makes one round trip to Redis
-in all.
-
 Redis down or slow: reads are computed from the database (the cache is skipped for a short while
 instead of being waited on at every request) and `/health/ready/` reports the cache as degraded.
 A write's bumps then go to the database (core.models.CacheBump), whose counts are part of every
@@ -43,10 +39,9 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from django.conf import settings
-from django.core.cache import cache, caches
+from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, transaction
-from django_redis.cache import RedisCache
 from redis.exceptions import RedisError
 
 from .metrics import READ_CACHE_HITS, READ_CACHE_MISSES
@@ -142,13 +137,6 @@ class _LocalCopies:
         # A new instance per read: callers get their own `.data`, never one another's.
         return CachedJSON(body=entry[2].body, etag=entry[2].etag)
 
-    def peek(self, key: str) -> CachedJSON | None:
-        """The entry whatever its versions, until it expires: a guess, never to be served."""
-        entry = self._entries.get(key)
-        if entry is None or entry[1] < time.monotonic():
-            return None
-        return CachedJSON(body=entry[2].body, etag=entry[2].etag)
-
     def put(self, key: str, versions: str, result: CachedJSON) -> None:
         expires = time.monotonic() + settings.READ_CACHE_TTL_SECONDS
         with self._lock:
@@ -170,30 +158,12 @@ def _version_key(namespace: str) -> str:
 _request_versions: ContextVar[dict[str, str] | None] = ContextVar("request_versions", default=None)
 
 
-@dataclass
-class _Counter:
-    """A counter to increment with the request's versions read (`count_along`)."""
-
-    timeout: int
-    held: int | None = None  # what it held once incremented
-
-
-# The counters of the current HTTP request not yet claimed by `counted`.
-_request_counters: ContextVar[dict[str, _Counter] | None] = ContextVar("request_counters", default=None)
-
-
 def request_started(**kwargs) -> None:
     _request_versions.set({})
-    _request_counters.set({})
 
 
 def request_finished(**kwargs) -> None:
     _request_versions.set(None)
-    counters = _request_counters.get()
-    _request_counters.set(None)
-    unclaimed = {key: counter for key, counter in (counters or {}).items() if counter.held is not None}
-    if unclaimed:
-        _give_back(unclaimed)
 
 
 def _bump(namespaces: Iterable[str]) -> None:
@@ -238,7 +208,7 @@ def _read_versions(namespaces: Iterable[str], *, prefetch: Iterable[str] = ()) -
     """The current versions of `namespaces` (created where missing) and of those of `prefetch` that
     exist, in one round trip to Redis; each with its count of bumps in the database."""
     keys = {namespace: _version_key(namespace) for namespace in (*namespaces, *prefetch)}
-    found = _get_many_counting(list(keys.values()))
+    found = cache.get_many(list(keys.values()))
     versions = {namespace: found[key] for namespace, key in keys.items() if key in found}
     for namespace in namespaces:
         if namespace not in versions:
@@ -247,33 +217,6 @@ def _read_versions(namespaces: Iterable[str], *, prefetch: Iterable[str] = ()) -
             versions[namespace] = cache.get(key)
     bumps = database_bumps.current()
     return {namespace: f"{version}+{bumps.get(namespace, 0)}" for namespace, version in versions.items()}
-
-
-def _pipeline(backend: RedisCache):
-    """Commands sent to the cache's Redis in one round trip (not a MULTI transaction)."""
-    return backend.client.get_client(write=True).pipeline(transaction=False)
-
-
-def _get_many_counting(keys: list[str]) -> dict:
-    """`cache.get_many(keys)`, in the same round trip as the increments of the request's counters."""
-    counters = {
-        key: counter for key, counter in (_request_counters.get() or {}).items() if counter.held is None
-    }
-    if not counters:
-        return cache.get_many(keys)
-    backend = caches["default"]
-    pipeline = _pipeline(backend)
-    pipeline.mget([backend.make_key(key) for key in keys])
-    for key, counter in counters.items():
-        _increment(pipeline, backend.make_key(key), counter.timeout)
-    values, *answers = pipeline.execute()
-    for counter, held in zip(counters.values(), answers[1::2], strict=True):
-        counter.held = held
-    return {
-        key: backend.client.decode(value)
-        for key, value in zip(keys, values, strict=True)
-        if value is not None
-    }
 
 
 def _versions(namespaces: tuple[str, ...]) -> str:
@@ -328,76 +271,6 @@ def cached_json(*, namespaces: tuple[str, ...], key: str, compute: Callable[[], 
             return result
     local_copies.put(entry_key, versions, result)
     return result
-
-
-def last_served(key: str) -> CachedJSON | None:
-    """This process's last copy of `cached_json`'s entry `key`, current or not: only a guess (what the
-    entry most likely still holds), never to be served."""
-    return local_copies.peek(f"read:{key}")
-
-
-# --- Counters (core.throttling's request budgets) -------------------------------------------------
-
-
-def _increment(pipeline, redis_key, timeout: int, by: int = 1) -> None:
-    # A missing counter is created at 0 with its expiry, a running one left alone, in the same round
-    # trip as the increment: no counter is ever left without an expiry. Its answer is the second.
-    pipeline.set(redis_key, 0, ex=timeout, nx=True)
-    pipeline.incrby(redis_key, by)
-
-
-def count(key: str, timeout: int) -> int:
-    """One more at the counter `key`, created to expire in `timeout` seconds; returns what it holds.
-
-    Atomic: every thread, process and host using the same Redis counts on the same counter.
-    """
-    backend = caches["default"]
-    if isinstance(backend, RedisCache):
-        pipeline = _pipeline(backend)
-        _increment(pipeline, backend.make_key(key), timeout)
-        return pipeline.execute()[1]
-    try:  # the in-process cache of the embedded setup
-        return cache.incr(key)
-    except ValueError:  # a new counter
-        if cache.add(key, 1, timeout):
-            return 1
-        return cache.incr(key)
-
-
-def count_along(key: str, timeout: int) -> None:
-    """Have `count(key, timeout)` done with the current request's versions read, one round trip less.
-
-    Only if that read is still to come, from Redis; `counted(key)` then claims what the counter held.
-    A count nobody claimed by the end of the request is given back.
-    """
-    counters = _request_counters.get()
-    if counters is None or _request_versions.get() or not isinstance(caches["default"], RedisCache):
-        return
-    counters[key] = _Counter(timeout)
-
-
-def counted(key: str) -> int | None:
-    """What the counter `key` held once `count_along` incremented it in this request (None if it did
-    not); the count is then this caller's, not given back."""
-    counters = _request_counters.get() or {}
-    counter = counters.get(key)
-    if counter is None or counter.held is None:
-        return None
-    del counters[key]
-    return counter.held
-
-
-def _give_back(counters: dict[str, _Counter]) -> None:
-    if not state.usable():
-        return
-    backend = caches["default"]
-    try:
-        pipeline = _pipeline(backend)
-        for key, counter in counters.items():
-            _increment(pipeline, backend.make_key(key), counter.timeout, by=-1)
-        pipeline.execute()
-    except CACHE_ERRORS as error:
-        state.failed(error)
 
 
 def cache_status() -> str:

@@ -7,13 +7,12 @@ budget (REMOTE_ADDR, which core.proxies sets from the gateway's X-Forwarded-For)
 from a stricter one, against password guessing.
 
 A budget is a counter per fixed window (`120/min`: at most 120 requests from hh:mm:00 to hh:mm:59),
-incremented atomically in the default cache, so every thread, worker and replica using the same Redis
-spends from the same budget. A token request's counter rides on the request's first round trip to
-Redis (`spend_along`, called by users.authentication), which reads the read caches' versions. Over
-budget, DRF answers 429 `throttled` with `Retry-After` (seconds until the window ends). Redis down:
-requests are let through rather than refused, as the read caches skip Redis for a moment
-(core.cache.state), and the gateway still limits; but token requests, the guard against password
-guessing, are then counted in the database (core.models.ThrottleCounter), in the same windows.
+incremented atomically in the default cache (one round trip to Redis), so every thread, worker and
+replica using the same Redis spends from the same budget. Over budget, DRF answers 429 `throttled`
+with `Retry-After` (seconds until the window ends). Redis down: requests are let through rather
+than refused, as the read caches skip Redis for a moment (core.cache.state), and the gateway still
+limits; but token requests, the guard against password guessing, are then counted in the database
+(core.models.ThrottleCounter), in the same windows.
 
 The rates are read from settings.THROTTLE_RATES at each request, not bound at import as DRF's
 SimpleRateThrottle does, so that they follow the environment (THROTTLE_RATES) and test overrides.
@@ -26,7 +25,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
+from django.core.cache import cache, caches
 from django.core.exceptions import ImproperlyConfigured
+from django_redis.cache import RedisCache
 from rest_framework.throttling import BaseThrottle
 
 from core import cache as read_cache
@@ -94,18 +95,6 @@ def _counter(budget: Budget, now: float) -> tuple[str, int, int]:
     return f"throttle:{budget.scope}:{budget.ident}:{window}", window, seconds
 
 
-def spend_along(budget: Budget) -> None:
-    """Count the request against `budget` with its first round trip to Redis (core.cache.count_along),
-    which reads the read caches' versions; `spend(budget)` then costs no round trip of its own.
-
-    For a budget guessed before the user is known: a request that does not spend from it gets the
-    count back when it ends, so once it has ended it changed no budget (a request refused by its
-    permissions spends nothing).
-    """
-    key, _, seconds = _counter(budget, clock())
-    read_cache.count_along(key, timeout=seconds + 1)
-
-
 def spend(budget: Budget) -> float | None:
     """Counts one request against `budget`: None while within it, else the seconds until it refills."""
     requests = rate_of(budget.scope)[0]
@@ -126,12 +115,30 @@ def _count_in_redis(key: str, seconds: int) -> int | None:
     if not read_cache.state.usable():
         return None
     try:
-        count = read_cache.counted(key)
-        return count if count is not None else read_cache.count(key, timeout=seconds + 1)
+        return _count(key, timeout=seconds + 1)
     except read_cache.CACHE_ERRORS as error:
         read_cache.state.failed(error)
         logger.warning("throttling skipped but for token requests: the cache is unavailable")
         return None
+
+
+def _count(key: str, timeout: int) -> int:
+    """One more at the counter `key`, created to expire in `timeout` seconds; returns what it holds."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        # Created at 0 with its expiry if missing, then incremented, in one round trip (not a MULTI):
+        # no counter is ever left without an expiry.
+        redis_key = backend.make_key(key)
+        pipeline = backend.client.get_client(write=True).pipeline(transaction=False)
+        pipeline.set(redis_key, 0, ex=timeout, nx=True)
+        pipeline.incr(redis_key)
+        return pipeline.execute()[1]
+    try:  # the in-process cache of the embedded setup
+        return cache.incr(key)
+    except ValueError:  # a new counter
+        if cache.add(key, 1, timeout):
+            return 1
+        return cache.incr(key)
 
 
 def _count_in_database(key: str, *, window_end: float) -> int:

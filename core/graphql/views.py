@@ -74,7 +74,7 @@ class StoreGraphQLView(GraphQLView):
     def dispatch(self, request, *args, **kwargs):
         writes = functools.cache(lambda: self._has_mutation(request))  # parsed once, when needed
         try:
-            by_token = CachedTokenAuthentication(writes=writes).authenticate(request)
+            by_token = CachedTokenAuthentication().authenticate(request)
         except AuthenticationFailed as error:
             return _refusal(401, error.get_codes(), str(error.detail), WWW_AUTHENTICATE)
         user = by_token[0] if by_token else request.user

@@ -132,8 +132,10 @@ def wrk(url: str, script: str, seconds: float) -> Result:
         return sum(map(int, found.groups())) if found else 0
 
     def milliseconds(percent: str) -> float:
-        value, unit = re.search(rf"^\s+{percent}%\s+([\d.]+)(us|ms|s)$", output, re.MULTILINE).groups()
-        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+        found = re.search(rf"^\s+{percent}%\s+([\d.]+)(us|ms|s|m)$", output, re.MULTILINE)
+        if found is None:
+            raise SystemExit(f"bench: wrk gave no {percent}% latency for {url}:\n{output}")
+        return float(found[1]) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[found[2]]
 
     def transfer_per_second() -> float:
         value, unit = re.search(r"Transfer/sec:\s+([\d.]+)(B|KB|MB|GB)", output).groups()
