@@ -3,7 +3,7 @@
 import graphene
 from graphene_django import DjangoObjectType
 
-from core.graphql.arguments import database_id, one_of, text
+from core.graphql.arguments import database_id, one_of
 from core.graphql.pagination import CountedConnection, page_arguments, paginate
 from core.graphql.permissions import allow
 from stocks.schema import StockLevel
@@ -11,8 +11,6 @@ from users.permissions import STOCK_READERS
 
 from . import selectors
 from .models import Article as ArticleModel
-
-SEARCH_LENGTH = 100
 
 
 class Article(DjangoObjectType):
@@ -39,6 +37,8 @@ class Query(graphene.ObjectType):
         required=True,
         search=graphene.String(description="Part of a name or SKU."),
         is_active=graphene.Boolean(),
+        min_price=graphene.Decimal(),
+        max_price=graphene.Decimal(),
         low_stock_only=graphene.Boolean(description="Only articles at or below their reorder point."),
         **page_arguments(),
         description="Articles by id, with their stock level.",
@@ -51,14 +51,9 @@ class Query(graphene.ObjectType):
     )
 
     @allow(STOCK_READERS)
-    def resolve_articles(
-        root, info, search=None, is_active=None, low_stock_only=None, first=None, after=None
-    ):
-        articles = selectors.article_list(
-            search=text("search", search, max_length=SEARCH_LENGTH),
-            is_active=is_active,
-            low_stock_only=bool(low_stock_only),
-        )
+    def resolve_articles(root, info, first=None, after=None, **filters):
+        """The REST list's filters (articles.filters.ArticleFilter), as arguments."""
+        articles = selectors.article_list(filters=filters)
         return paginate(ArticleConnection, articles, first=first, after=after)
 
     @allow(STOCK_READERS)

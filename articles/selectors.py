@@ -1,25 +1,26 @@
-from django.db.models import Q, QuerySet
+from collections.abc import Mapping
 
+from django.db.models import QuerySet
+
+from core.errors import DomainError
 from core.text import clean_text
-from stocks.models import LOW_STOCK, Stock
 
+from .filters import ArticleFilter
 from .models import Article
 
 
-def article_list(
-    *, search: str = "", is_active: bool | None = None, low_stock_only: bool = False
-) -> QuerySet[Article]:
-    """Articles with their stock row; `search` looks in names and SKUs, `low_stock_only` keeps the
-    articles at or below their reorder point."""
+def article_list(*, filters: Mapping | None = None) -> QuerySet[Article]:
+    """Articles with their stock row, by id, filtered by ArticleFilter's `filters` (`search` in names
+    and SKUs, `is_active`, `min_price`, `max_price`, `low_stock_only`); bad ones are refused."""
     articles = Article.objects.select_related("stock").order_by("id")
-    if search:
-        clean_text(search, field="search")
-        articles = articles.filter(Q(name__icontains=search) | Q(sku__icontains=search))
-    if is_active is not None:
-        articles = articles.filter(is_active=is_active)
-    if low_stock_only:
-        articles = articles.filter(pk__in=Stock.objects.filter(LOW_STOCK).values("article_id"))
-    return articles
+    if not filters:
+        return articles
+    filtered = ArticleFilter(filters, queryset=articles)
+    if not filtered.is_valid():
+        raise DomainError(
+            "Invalid filter.", fields={name: list(errors) for name, errors in filtered.errors.items()}
+        )
+    return filtered.qs
 
 
 def article_map(*, ids) -> dict[int, Article]:

@@ -149,12 +149,14 @@ def _count_in_database(key: str, *, window_end: float) -> int:
     return ThrottleCounter.increment(key, expires_at=expires_at)
 
 
-class _BudgetThrottle(BaseThrottle):
-    def budget(self, request) -> Budget:
+class BudgetThrottle(BaseThrottle):
+    """DRF's throttle over a request budget: which one a request spends from is for subclasses."""
+
+    def budget(self, request, view) -> Budget:
         raise NotImplementedError
 
     def allow_request(self, request, view):
-        self.seconds_to_wait = spend(self.budget(request))
+        self.seconds_to_wait = spend(self.budget(request, view))
         return self.seconds_to_wait is None
 
     def wait(self):
@@ -162,15 +164,15 @@ class _BudgetThrottle(BaseThrottle):
         return self.seconds_to_wait
 
 
-class RoleRateThrottle(_BudgetThrottle):
+class RoleRateThrottle(BudgetThrottle):
     """The API's default throttle: the user's budget for reads or for writes, at their role's rate."""
 
-    def budget(self, request) -> Budget:
+    def budget(self, request, view) -> Budget:
         return budget_for(request, request.user, writes=request.method in WRITE_METHODS)
 
 
-class LoginRateThrottle(_BudgetThrottle):
+class LoginRateThrottle(BudgetThrottle):
     """The token endpoint's throttle: a few attempts per client address, against password guessing."""
 
-    def budget(self, request) -> Budget:
+    def budget(self, request, view) -> Budget:
         return Budget(LOGIN, client_ident(request))

@@ -16,6 +16,7 @@ from stocks.api.reports import StockReportView
 from stocks.api.views import StockMovementViewSet, StockViewSet
 from store_manager.schema import GRAPHIQL_STARTERS, schema
 from users.api.views import ObtainTokenView, UserViewSet
+from users.permissions import STOCK_READERS
 
 router = DefaultRouter()
 router.register("users", UserViewSet, basename="user")
@@ -43,7 +44,13 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api-auth/", include("rest_framework.urls")),
-    path("graphql/", StoreGraphQLView.as_view(schema=schema, starters=GRAPHIQL_STARTERS), name="graphql"),
+    path(
+        "graphql/",
+        StoreGraphQLView.as_view(
+            graphene_options={"schema": schema, "starters": GRAPHIQL_STARTERS}, page_roles=STOCK_READERS
+        ),
+        name="graphql",
+    ),
     path("health/", core_views.liveness, name="health"),
     path("health/ready/", readiness, name="health-ready"),
 ]

@@ -6,7 +6,7 @@ from users.permissions import STAFF, STOCK_READERS, ActionRoles
 
 from .. import selectors, services
 from ..errors import ArticleInUse
-from .filters import ArticleFilter
+from ..filters import ArticleFilter
 from .serializers import ArticleSerializer
 
 
@@ -26,7 +26,6 @@ class ArticleViewSet(viewsets.ModelViewSet):
     domain_errors = {"destroy": [ArticleInUse]}
     lookup_value_regex = r"\d{1,18}"
     filterset_class = ArticleFilter
-    search_fields = ["name", "sku"]
     ordering_fields = ["id", "sku", "name", "price", "created_at"]
 
     def get_queryset(self):

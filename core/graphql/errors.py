@@ -14,6 +14,7 @@ import logging
 
 import graphene
 from django.db import InterfaceError, OperationalError
+from graphene.utils.str_converters import to_camel_case
 from graphql import GraphQLError, GraphQLSyntaxError
 
 from core.errors import DomainError, database_unavailable_body
@@ -66,6 +67,8 @@ def format_error(error) -> dict:
     original = error.original_error
     if isinstance(original, DomainError):
         extensions = {"details": original.details} if original.details else {}
+        if original.fields:  # the argument refused first, named as in the schema
+            extensions["field"] = to_camel_case(next(iter(original.fields)))
         return _with_code(formatted, original.code, original.message, **extensions)
     if isinstance(original, (OperationalError, InterfaceError)):
         unavailable = database_unavailable_body()

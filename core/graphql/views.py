@@ -1,104 +1,53 @@
-"""`/graphql/`: graphene-django's view behind the store's authentication, CSRF rules and limits.
+"""`/graphql/`: graphene-django's view behind DRF, which lets a request in exactly as for REST.
 
-- A token (`Authorization: Token <key>`, DRF's tokens) or a session login is required. Anonymous
-  requests get 401 with a GraphQL error (`extensions.code` `not_authenticated`) and no data; a browser
-  asking for the GraphiQL page is sent to the login page instead. Roles are checked per field
-  (core/graphql/permissions.py), so an authenticated customer gets `permission_denied` errors.
-- Token requests need no CSRF token (a browser never adds the header by itself); session requests
-  keep Django's CSRF protection, as in DRF's SessionAuthentication.
-- GraphiQL (core/templates/graphene/graphiql.html, no CDN) is shown to users who may run queries.
-- Requests spend from the same per-user budgets as the REST API (core/throttling.py): a document with
-  a mutation from the write budget, anything else from the read budget; over budget, 429 `throttled`
-  with `Retry-After`, and nothing runs.
+- DRF's authentication, the API's default classes: a token (`Authorization: Token <key>`) or a
+  session login, whose requests need the CSRF token as on every session request (DRF's
+  SessionAuthentication), in the `X-CSRFToken` header. Anonymous requests get 401 with a GraphQL
+  error (`extensions.code` `not_authenticated`) and no data; a browser asking for the GraphiQL page
+  is sent to the login page instead. Roles are checked per field (core/graphql/permissions.py), so
+  an authenticated customer gets `permission_denied` errors; GraphiQL
+  (core/templates/graphene/graphiql.html, no CDN) is shown to `page_roles` only.
+- DRF's throttling, with the REST API's per-user budgets (core/throttling.py): a document with a
+  mutation spends from the write budget, anything else from the read budget; over budget, 429
+  `throttled` with `Retry-After`, and nothing runs.
 - A document is parsed only when it is small enough, and run only when it costs little enough
   (core/graphql/validation.py); a body that is not JSON, or JSON nested too deeply, is a 400.
 """
 
-import functools
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseBadRequest, JsonResponse
-from django.middleware.csrf import CsrfViewMiddleware
 from django.urls import reverse
-from django.views.decorators.csrf import csrf_exempt
 from graphene_django.views import GraphQLView, HttpError
 from graphql import ExecutionResult, GraphQLError, OperationDefinitionNode, OperationType
-from rest_framework.exceptions import AuthenticationFailed, Throttled
+from rest_framework import exceptions
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import BaseParser
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.views import APIView
 
-from core.throttling import budget_for, spend
-from users.authentication import CachedTokenAuthentication
-from users.permissions import STOCK_READERS
+from core.throttling import BudgetThrottle, budget_for
 
 from .errors import format_error
 from .validation import VALIDATION_RULES, parse_bounded
 
-WWW_AUTHENTICATE = {"WWW-Authenticate": "Token"}
 
+class _GrapheneView(GraphQLView):
+    """graphene-django's view, run once DRF let the request in: GraphiQL, parsing and execution."""
 
-def _refusal(status: int, code: str, message: str, headers=None) -> JsonResponse:
-    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
-    return JsonResponse(body, status=status, headers=headers)
-
-
-class _CsrfCheck(CsrfViewMiddleware):
-    def _reject(self, request, reason):
-        return reason
-
-
-def _csrf_failure(request) -> str | None:
-    """Why Django's CSRF middleware would refuse this request, or None (it accepts safe methods)."""
-    check = _CsrfCheck(lambda request: None)
-    check.process_request(request)
-    return check.process_view(request, None, (), {})
-
-
-class StoreGraphQLView(GraphQLView):
     graphiql = True
     validation_rules = VALIDATION_RULES
-    starters: Mapping[str, str] = {}  # role -> the query GraphiQL opens on for it
 
-    def __init__(self, *, starters: Mapping[str, str] | None = None, **options):
+    def __init__(self, *, starters: Mapping[str, str], **options):
         super().__init__(**options)
-        self.starters = starters or {}
+        self.starters = starters  # role -> the query GraphiQL opens on for it
 
     def render_graphiql(self, request, **data):
         return super().render_graphiql(request, starter=self.starters.get(request.user.role, ""), **data)
 
-    @classmethod
-    def as_view(cls, **initkwargs):
-        # CSRF is checked in dispatch, for session requests only.
-        return csrf_exempt(super().as_view(**initkwargs))
-
-    def dispatch(self, request, *args, **kwargs):
-        writes = functools.cache(lambda: self._has_mutation(request))  # parsed once, when needed
-        try:
-            by_token = CachedTokenAuthentication().authenticate(request)
-        except AuthenticationFailed as error:
-            return _refusal(401, error.get_codes(), str(error.detail), WWW_AUTHENTICATE)
-        user = by_token[0] if by_token else request.user
-        wants_page = request.method == "GET" and self.can_display_graphiql(request, {})
-        if not user.is_authenticated:
-            if wants_page:
-                return redirect_to_login(request.get_full_path(), reverse("rest_framework:login"))
-            return _refusal(
-                401, "not_authenticated", "Authentication credentials were not provided.", WWW_AUTHENTICATE
-            )
-        if not by_token:
-            reason = _csrf_failure(request)
-            if reason:
-                return _refusal(403, "permission_denied", f"CSRF Failed: {reason}")
-        if wants_page and user.role not in STOCK_READERS:
-            raise PermissionDenied
-        seconds_to_wait = spend(budget_for(request, user, writes=writes()))
-        if seconds_to_wait is not None:
-            throttled = Throttled(seconds_to_wait)
-            return _refusal(429, "throttled", str(throttled.detail), {"Retry-After": str(throttled.wait)})
-        request.user = user
-        return super().dispatch(request, *args, **kwargs)
-
-    def _has_mutation(self, request) -> bool:
+    def has_mutation(self, request) -> bool:
         """Whether the document holds a mutation; one that cannot be read runs nothing, like a read."""
         if request.method != "POST":
             return False  # graphene runs only queries from a GET
@@ -132,3 +81,75 @@ class StoreGraphQLView(GraphQLView):
     @staticmethod
     def format_error(error):
         return format_error(error)
+
+
+class _AnyAccept(DefaultContentNegotiation):
+    """graphene answers in JSON or with the GraphiQL page itself; DRF renders only refusals, in JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class _LeftToGraphene(BaseParser):
+    """Any body, left unread for graphene: DRF's CSRF check then takes the token from the header only
+    (`X-CSRFToken`, which GraphiQL sends), not from a form field."""
+
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return {}
+
+
+class _GraphiQLPageRoles(BasePermission):
+    message = "You do not have permission to perform this action."
+
+    def has_permission(self, request, view):
+        return not view.wants_page(request) or request.user.role in view.page_roles
+
+
+class DocumentRateThrottle(BudgetThrottle):
+    """A document with a mutation spends from its user's write budget, any other from the read one."""
+
+    def budget(self, request, view):
+        return budget_for(request, request.user, writes=view.graphene.has_mutation(request._request))
+
+
+class StoreGraphQLView(APIView):
+    """`/graphql/` on DRF: its authentication (tokens, sessions with CSRF), permissions, throttles."""
+
+    http_method_names = ["get", "post"]
+    schema = None  # not in the REST API's OpenAPI: GraphQL describes itself (introspection)
+    permission_classes = [IsAuthenticated, _GraphiQLPageRoles]
+    throttle_classes = [DocumentRateThrottle]
+    renderer_classes = [JSONRenderer]
+    parser_classes = [_LeftToGraphene]
+    content_negotiation_class = _AnyAccept
+    page_roles: Collection[str] = ()  # who may open GraphiQL
+    graphene_options: Mapping = {}  # _GrapheneView's: the schema, the starters
+
+    def initial(self, request, *args, **kwargs):
+        self.graphene = _GrapheneView(**self.graphene_options)
+        self.graphene.setup(request._request, *args, **kwargs)
+        super().initial(request, *args, **kwargs)
+
+    def wants_page(self, request) -> bool:
+        return request.method == "GET" and self.graphene.can_display_graphiql(request._request, {})
+
+    def get(self, request, *args, **kwargs):
+        return self.graphene.dispatch(request._request, *args, **kwargs)
+
+    post = get
+
+    def handle_exception(self, exc):
+        """Refusals as GraphQL errors with a code, no data; an anonymous browser to the login page."""
+        if isinstance(exc, exceptions.NotAuthenticated) and self.wants_page(self.request):
+            return redirect_to_login(self.request.get_full_path(), reverse("rest_framework:login"))
+        if not isinstance(exc, exceptions.APIException):
+            return super().handle_exception(exc)
+        headers = {}
+        if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+            exc.status_code, headers["WWW-Authenticate"] = 401, self.get_authenticate_header(self.request)
+        if isinstance(exc, exceptions.Throttled):
+            headers["Retry-After"] = str(exc.wait)
+        body = {"errors": [{"message": str(exc.detail), "extensions": {"code": exc.get_codes()}}]}
+        return JsonResponse(body, status=exc.status_code, headers=headers)
