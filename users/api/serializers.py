@@ -30,15 +30,6 @@ class UserSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["id", "date_joined"]
 
-    def validate_email(self, value: str) -> str:
-        email = User.objects.normalize_email(value)
-        others = User.objects.filter(email=email)
-        if self.instance is not None:
-            others = others.exclude(pk=self.instance.pk)
-        if others.exists():
-            raise serializers.ValidationError("A user with this email already exists.")
-        return email
-
 
 class CredentialsSerializer(serializers.Serializer):
     username = serializers.CharField()
