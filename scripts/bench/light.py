@@ -28,6 +28,7 @@ import subprocess
 import sys
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 
 from scripts.stack import ROOT, Stack, StackPorts
 
@@ -44,6 +45,7 @@ SCALED_SEED = ("--articles", "100000", "--customers", "50000", "--orders", "1000
 CUSTOMERS = range(4, 504)  # the seeded customers' ids (after the three demo staff): in both data sets
 ARTICLES = 100  # the articles the orders take, each restocked beforehand so that none is refused
 WAYS = ("direct", "gateway")
+SERVER_PORTS = "server-ports.json"
 
 
 @dataclass(frozen=True)
@@ -174,19 +176,31 @@ def _store_rss_mib(stack: Stack) -> float:
     )
 
 
+def kept_server_ports(state_dir: Path) -> StackPorts:
+    """Free ports for the stack, but the database and cache servers' of an earlier run in `state_dir`:
+    their data is kept under folders named by port, so the scaled data set is found again."""
+    saved = state_dir / SERVER_PORTS
+    ports = StackPorts.free()
+    if saved.exists():
+        return dataclasses.replace(ports, **json.loads(saved.read_text()))
+    servers = {name: getattr(ports, name) for name in ("store_db", "payments_db", "redis")}
+    saved.write_text(json.dumps(servers))
+    return ports
+
+
 def measure(seconds: float, rounds: int, *, scaled: bool = False) -> Measured:
     """Each request, `rounds` times each of its ways (direct, then through the gateway; direct only on
     the scaled data); the open-loop orders; and the store's invariants after the orders."""
     if scaled:
         state_dir, seed, ways = SCALE_DIR, SCALED_SEED, WAYS[:1]
-        if not (SCALE_DIR / "log").exists():
+        if not (SCALE_DIR / SERVER_PORTS).exists():
             print(f"bench: seeding {' '.join(SCALED_SEED)} into {SCALE_DIR} (once; minutes)", flush=True)
     else:
         # A fresh stack each time: the orders of a run would otherwise weigh on the next one.
         state_dir, seed, ways = STATE_DIR, SEED, WAYS
         shutil.rmtree(STATE_DIR, ignore_errors=True)
     state_dir.mkdir(parents=True, exist_ok=True)
-    ports = StackPorts.free()
+    ports = kept_server_ports(state_dir)
     stack = Stack(ports=ports, state_dir=state_dir, log_level="WARNING", seed=seed, gateway_rate_limits=False)
     scopes = store_state(stack.store_env(ports.store), "settings")["throttle_scopes"]
     stack.store_settings["THROTTLE_RATES"] = ",".join(f"{scope}={UNTHROTTLED_RATE}" for scope in scopes)

@@ -1,5 +1,6 @@
 """How the light client's runs are judged (scripts/bench/light.py): memory and growth verdicts."""
 
+from scripts.bench.light import kept_server_ports
 from scripts.bench.light_judging import GROWING, Measured, Result, _memory_growth, growth_verdicts
 from scripts.bench.open_loop import OpenLoopResult
 
@@ -39,3 +40,12 @@ def test_memory_growth_is_each_requests_last_round_against_its_first():
     growth = _memory_growth(results)
 
     assert round(growth["health"], 3) == 0.01 and round(growth["order creation"], 3) == 0.1
+
+
+def test_a_kept_state_folder_gets_its_servers_ports_back_so_its_data_is_found_again(tmp_path):
+    first = kept_server_ports(tmp_path)
+    again = kept_server_ports(tmp_path)
+
+    servers = ("store_db", "payments_db", "redis")
+    assert [getattr(again, name) for name in servers] == [getattr(first, name) for name in servers]
+    assert len(set(first.all())) == len(first.all())
