@@ -76,14 +76,10 @@ def client_ident(request) -> str:
     return str(address)
 
 
-def user_budget(user_id, role: str, *, writes: bool) -> Budget:
-    return Budget(f"{role}_{'write' if writes else 'read'}", str(user_id))
-
-
 def budget_for(request, user, *, writes: bool) -> Budget:
     """The budget a request spends from: its user's, by role and kind, or its address's if anonymous."""
     if user is not None and user.is_authenticated:
-        return user_budget(user.pk, user.role, writes=writes)
+        return Budget(f"{user.role}_{'write' if writes else 'read'}", str(user.pk))
     return Budget(ANONYMOUS, client_ident(request))
 
 

@@ -101,8 +101,6 @@ class _LeftToGraphene(BaseParser):
 
 
 class _GraphiQLPageRoles(BasePermission):
-    message = "You do not have permission to perform this action."
-
     def has_permission(self, request, view):
         return not view.wants_page(request) or request.user.role in view.page_roles
 
