@@ -7,9 +7,10 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from articles.tests.factories import ArticleFactory
-from core import cache as core_cache
+from core.tests.redis_server import RedisServer
 from orders import payments_client
 from stocks.services import stock_restock
+from store_infra import cache as read_cache
 from users.models import Role
 from users.tests.factories import UserFactory
 
@@ -22,8 +23,17 @@ def fresh_cache(monkeypatch):
     reads under were never bumped.
     """
     cache.clear()
-    monkeypatch.setattr(core_cache, "state", core_cache._CacheState())
-    monkeypatch.setattr(core_cache, "database_bumps", core_cache._DatabaseBumps())
+    monkeypatch.setattr(read_cache, "state", read_cache._CacheState())
+    monkeypatch.setattr(read_cache, "database_bumps", read_cache._DatabaseBumps())
+
+
+@pytest.fixture
+def redis_server():
+    """A redis-server of the test's own, which it may kill or pause: the suite's Redis is never touched."""
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from core.admin import ServiceAdmin
+from store_infra.admin import ServiceAdmin
 
 from . import selectors, services
 from .models import Article

@@ -3,10 +3,10 @@
 import graphene
 from graphene_django import DjangoObjectType
 
-from core.graphql.arguments import database_id, one_of
-from core.graphql.pagination import CountedConnection, page_arguments, paginate
-from core.graphql.permissions import allow
 from stocks.schema import StockLevel
+from store_infra.graphql.arguments import database_id, one_of
+from store_infra.graphql.pagination import CountedConnection, page_arguments, paginate
+from store_infra.graphql.permissions import allow
 from users.permissions import STOCK_READERS
 
 from . import selectors

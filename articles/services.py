@@ -4,9 +4,9 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
-from core.cache import SALES, STOCK, invalidate
 from core.db import atomic_with_retry, bulk_insert
 from stocks.services import stock_initialize, stock_initialize_many
+from store_infra.cache import SALES, STOCK, invalidate
 
 from .errors import ArticleInUse
 from .models import Article

@@ -1,17 +1,8 @@
 from django.apps import AppConfig
-from django.core.signals import request_finished, request_started
 
 
 class CoreConfig(AppConfig):
+    """The shared kernel, an app for its templates and static files (the charts of the staff pages)."""
+
     name = "core"
-    verbose_name = "Infrastructure"
-
-    def ready(self):
-        from . import cache
-        from .metrics import before_scrape
-        from .readiness import refresh_readiness_gauges
-
-        # Each request reads the read caches' versions once (core/cache.py).
-        request_started.connect(cache.request_started, dispatch_uid="read-cache-request-started")
-        request_finished.connect(cache.request_finished, dispatch_uid="read-cache-request-finished")
-        before_scrape(refresh_readiness_gauges)
+    verbose_name = "Shared kernel"

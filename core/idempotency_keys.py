@@ -1,6 +1,6 @@
 """The `Idempotency-Key` header's rules and errors, shared by the store and the payments service.
 
-Kept apart from core.idempotency, which stores the store's keys in the store's database.
+Kept apart from store_infra.idempotency, which stores the store's keys in the store's database.
 """
 
 from rest_framework import status

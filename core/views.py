@@ -1,5 +1,5 @@
 """The liveness probe, what readiness probes share, and the JSON answers for errors raised outside
-DRF views; for both services (the store's readiness is in core.readiness)."""
+DRF views; for both services (the store's readiness is in store_infra.readiness)."""
 
 import logging
 import sys

@@ -6,7 +6,7 @@ cancel them (stock returned) or delete unpaid ones, both through orders.services
 
 from django.contrib import admin
 
-from core.admin import ServiceAdmin
+from store_infra.admin import ServiceAdmin
 
 from . import services
 from .models import Order, OrderLine

@@ -1,6 +1,6 @@
 """Placing an order, the same way from every door that takes one from a client.
 
-The order and its `Idempotency-Key` commit together (core.idempotency); only then is its payment
+The order and its `Idempotency-Key` commit together (store_infra.idempotency); only then is its payment
 requested from payments, so that a slow payments service never holds the order's or the stock's
 row locks. Payments down or slow leaves the order placed, pending, without a payment:
 `POST /orders/{id}/payment/` or `sync_payments` request it later.
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 
 from core.errors import DomainError
-from core.idempotency import IdempotentCall, run_idempotent
+from store_infra.idempotency import IdempotentCall, run_idempotent
 
 from .errors import OrderNotPayable
 from .models import Order

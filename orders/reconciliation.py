@@ -7,7 +7,7 @@ called are called now.
 
 from django.utils import timezone
 
-from core.cache import SALES, invalidate
+from store_infra.cache import SALES, invalidate
 
 from . import payments_client
 from .models import Order, OrderStatus, PaymentStatus

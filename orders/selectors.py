@@ -6,8 +6,8 @@ from decimal import Decimal
 from django.db.models import Count, DecimalField, F, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
-from core.cache import SALES, CachedJSON, cached_json
 from core.errors import NotFound
+from store_infra.cache import SALES, CachedJSON, cached_json
 from users.models import Role
 
 from .models import Order, OrderLine, OrderStatus, PaymentStatus

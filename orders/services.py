@@ -20,7 +20,6 @@ from django.utils import timezone
 
 from articles.models import Article
 from articles.selectors import article_map
-from core.cache import SALES, invalidate
 from core.db import atomic_with_retry, bulk_insert, keep_as_prefetched
 from core.errors import DomainError, NotFound
 from stocks.models import MAX_UNITS
@@ -30,6 +29,7 @@ from stocks.services import (
     stock_take_for_order,
     stock_take_for_orders,
 )
+from store_infra.cache import SALES, invalidate
 from users.models import Role
 
 from . import payments_client

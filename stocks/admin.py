@@ -15,8 +15,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from core.admin import ReadOnlyAdmin, ServiceAdmin
 from core.errors import DomainError
+from store_infra.admin import ReadOnlyAdmin, ServiceAdmin
 
 from . import selectors, services
 from .admin_import import import_delivery

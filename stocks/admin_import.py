@@ -24,7 +24,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from core.errors import DomainError
-from core.models import IdempotencyKey
+from store_infra.models import IdempotencyKey
 
 from . import services
 from .delivery_files import DeliveryFileUnreadable, read_delivery_csv
@@ -33,7 +33,9 @@ from .errors import DeliveryRefused
 MAX_FILE_BYTES = 200_000  # about 8,000 rows: beyond any delivery note (and MAX_DELIVERY_LINES)
 SALT = "stocks.delivery-import"
 PREVIEW_LIFETIME = 3600  # seconds a preview may wait to be booked
-IDEMPOTENCY_SCOPE = "stocks.delivery-import"  # each preview's key books once (core.models.IdempotencyKey)
+IDEMPOTENCY_SCOPE = (
+    "stocks.delivery-import"  # each preview's key books once (store_infra.models.IdempotencyKey)
+)
 
 
 class DeliveryFileForm(forms.Form):

@@ -9,10 +9,10 @@ from django.utils.dateparse import parse_datetime
 from graphene_django import DjangoObjectType
 
 from core.errors import DomainError
-from core.graphql.arguments import database_id, one_of, text
-from core.graphql.errors import MutationError, graphql_error, mutation_error
-from core.graphql.pagination import CountedConnection, page_arguments, paginate
-from core.graphql.permissions import allow
+from store_infra.graphql.arguments import database_id, one_of, text
+from store_infra.graphql.errors import MutationError, graphql_error, mutation_error
+from store_infra.graphql.pagination import CountedConnection, page_arguments, paginate
+from store_infra.graphql.permissions import allow
 from users.permissions import STOCK_READERS
 
 from . import selectors, services

@@ -22,9 +22,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from articles.models import Article
-from core.cache import STOCK, CachedJSON, cached_json
 from core.errors import DomainError, NotFound
 from core.text import clean_text
+from store_infra.cache import STOCK, CachedJSON, cached_json
 from users.models import Role
 
 from .models import LOW_STOCK, MovementKind, Stock, StockMovement

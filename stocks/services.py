@@ -13,10 +13,10 @@ from django.utils import timezone
 
 from articles.models import Article
 from articles.selectors import article_ids_by_sku, article_skus
-from core.cache import STOCK, invalidate
 from core.db import atomic_with_retry, update_by_pk
 from core.errors import NotFound
 from core.text import clean_text
+from store_infra.cache import STOCK, invalidate
 
 from .errors import (
     DeliveryRefused,

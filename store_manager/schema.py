@@ -1,7 +1,7 @@
 """The one GraphQL schema, served at /graphql/, assembled from the apps' own `schema.py`.
 
 Only articles and stock are exposed: suppliers use this endpoint, so nothing here reaches customers,
-orders or users (core/tests/test_graphql.py checks it).
+orders or users (store_infra/tests/test_graphql.py checks it).
 """
 
 import graphene

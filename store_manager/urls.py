@@ -7,13 +7,13 @@ from rest_framework.routers import DefaultRouter
 from articles.api.views import ArticleViewSet
 from backoffice.reports import stock_report_page
 from core import views as core_views
-from core.graphql.views import StoreGraphQLView
-from core.readiness import readiness
 from orders.api.payment_events import PaymentEventView
 from orders.api.reports import BestSellersView, TopCustomersView
 from orders.api.views import OrderViewSet
 from stocks.api.reports import StockReportView
 from stocks.api.views import StockMovementViewSet, StockViewSet
+from store_infra.graphql.views import StoreGraphQLView
+from store_infra.readiness import readiness
 from store_manager.schema import GRAPHIQL_STARTERS, schema
 from users.api.views import ObtainTokenView, UserViewSet
 from users.permissions import STOCK_READERS

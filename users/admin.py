@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 
-from core.admin import ServiceAdmin
+from store_infra.admin import ServiceAdmin
 
 from . import selectors, services
 from .models import User

@@ -2,7 +2,7 @@
 
 DRF's TokenAuthentication reads the token and its user from the database on every request, about
 half the cost of a cached API read. Here the user's fields are a versioned read cache entry (the
-"auth" namespace of core.cache), bumped after commit whenever a user changes or a token is deleted,
+"auth" namespace of store_infra.cache), bumped after commit whenever a user changes or a token is deleted,
 so a deactivated user or a revoked token is refused at the very next request.
 """
 
@@ -12,7 +12,7 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
-from core.cache import AUTH, cached_json
+from store_infra.cache import AUTH, cached_json
 
 from .models import User
 

@@ -5,8 +5,8 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from core.cache import AUTH, SALES, invalidate
 from core.db import bulk_insert
+from store_infra.cache import AUTH, SALES, invalidate
 
 from .errors import CannotDeleteSelf, RoleNotAllowed, UserInUse
 from .models import Role, User

@@ -2,7 +2,7 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from rest_framework.authtoken.models import Token
 
-from core.cache import AUTH, invalidate
+from store_infra.cache import AUTH, invalidate
 
 
 @receiver(post_delete, sender=Token)

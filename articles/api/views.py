@@ -1,7 +1,7 @@
 from rest_framework import viewsets
 
-from core.cache import STOCK
-from core.http import cached_read
+from store_infra.cache import STOCK
+from store_infra.http import cached_read
 from users.permissions import STAFF, STOCK_READERS, ActionRoles
 
 from .. import selectors, services

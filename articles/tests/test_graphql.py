@@ -1,12 +1,12 @@
 """Articles through GraphQL: the `articles` connection and `article`, their filters, pages, errors,
-roles and SQL query counts (the endpoint's own rules are in core/tests/test_graphql.py)."""
+roles and SQL query counts (the endpoint's own rules are in store_infra/tests/test_graphql.py)."""
 
 import pytest
 
 from articles.services import article_create_many
 from articles.tests.factories import ArticleFactory
-from core.graphql.pagination import MAX_PAGE_SIZE
 from core.tests.graphql import GraphQLClient, error_codes
+from store_infra.graphql.pagination import MAX_PAGE_SIZE
 
 ARTICLES = """
 query($first: Int, $after: String, $search: String, $isActive: Boolean, $lowStockOnly: Boolean) {

@@ -1,7 +1,6 @@
 import pytest
 
 from .live_stack import new_stack, require_krakend
-from .redis_server import RedisServer
 
 
 @pytest.fixture(scope="session")
@@ -12,12 +11,3 @@ def stack(tmp_path_factory):
     with new_stack(tmp_path_factory.mktemp("stack")) as stack:
         stack.supervisor.watch()
         yield stack
-
-
-@pytest.fixture
-def redis_server():
-    """A redis-server of the test's own, which it may kill or pause: the suite's Redis is never touched."""
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()

@@ -5,18 +5,7 @@ from django.core.cache import caches
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-# A port where nothing listens: the cache must be reported down, quickly, never waited for.
-DEAD_REDIS = {
-    "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": "redis://127.0.0.1:1/0",
-        "OPTIONS": {
-            "CLIENT_CLASS": "django_redis.client.DefaultClient",
-            "SOCKET_CONNECT_TIMEOUT": 0.5,
-            "SOCKET_TIMEOUT": 0.5,
-        },
-    }
-}
+from .redis_server import DEAD_REDIS
 
 
 def test_liveness_answers_without_authentication_or_database():

@@ -24,7 +24,7 @@ from scripts.stack import free_port
 from stocks.models import Stock
 
 from .processes import ServiceProcess
-from .test_health import DEAD_REDIS
+from .redis_server import DEAD_REDIS
 
 NAMED_METRICS = (
     "http_request_duration_seconds",

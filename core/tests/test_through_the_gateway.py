@@ -12,9 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from core.graphql.validation import MAX_ALIASES
 from core.tests import gateway
 from scripts.gateway import KRAKEND, KRAKEND_JSON, load_config
+from store_infra.graphql.validation import MAX_ALIASES
 
 from .live_stack import (
     REQUEST_TIMEOUT,

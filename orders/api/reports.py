@@ -3,7 +3,7 @@ from rest_framework import serializers
 from rest_framework.views import APIView
 
 from core.fields import WholeNumberField
-from core.http import cached_json_response
+from store_infra.http import cached_json_response
 from users.permissions import IsStaff
 
 from .. import selectors

@@ -3,13 +3,13 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from core.cache import SALES
-from core.http import cached_read
-from core.idempotency import IdempotentCall
 from core.idempotency_keys import HEADER, IdempotencyKeyReused, InvalidIdempotencyKey
 from core.idempotency_keys import HEADER_SCHEMA as IDEMPOTENCY_HEADER_SCHEMA
 from core.parsers import JSON_OR_FORM
 from stocks.errors import InsufficientStock, StockLimitExceeded
+from store_infra.cache import SALES
+from store_infra.http import cached_read
+from store_infra.idempotency import IdempotentCall
 from users.models import Role
 from users.permissions import STAFF, ActionRoles
 

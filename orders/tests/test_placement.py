@@ -5,13 +5,13 @@ The payments service is nowhere here (conftest): the flow with the real one is i
 
 import pytest
 
-from core.idempotency import IdempotentCall
 from core.idempotency_keys import IdempotencyKeyReused
-from core.models import IdempotencyKey
 from orders.models import Order, OrderStatus
 from orders.placement import order_place
 from stocks.errors import InsufficientStock
 from stocks.models import Stock
+from store_infra.idempotency import IdempotentCall
+from store_infra.models import IdempotencyKey
 
 pytestmark = pytest.mark.django_db
 

@@ -3,8 +3,8 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from core.http import cached_json_response
 from core.parsers import JSON_OR_FORM
+from store_infra.http import cached_json_response
 from users.permissions import STAFF, STOCK_READERS, ActionRoles
 
 from .. import selectors, services

@@ -1,6 +1,6 @@
 """Stock through GraphQL: levels, low stock, the stock report (same data and cache as REST), the
 ledger, and deliveries with their typed errors, all or nothing (the endpoint's own rules and the role
-of every root field are in core/tests/test_graphql.py)."""
+of every root field are in store_infra/tests/test_graphql.py)."""
 
 import pytest
 from django.test import override_settings

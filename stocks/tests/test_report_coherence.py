@@ -17,8 +17,6 @@ from django.test.utils import CaptureQueriesContext
 
 from articles.models import Article
 from articles.services import article_create_many, article_update
-from core import cache as core_cache
-from core.cache import SALES, STOCK
 from core.errors import DomainError
 from core.tests.graphql import GraphQLClient
 from orders.models import Order
@@ -28,6 +26,8 @@ from stocks.errors import InsufficientStock
 from stocks.models import Stock
 from stocks.selectors import REPORT_PAGE_SIZE
 from stocks.services import stock_adjust, stock_restock, stock_restock_many, stock_set_limits
+from store_infra import cache as read_cache
+from store_infra.cache import SALES, STOCK
 from users.models import Role
 from users.tests.factories import UserFactory
 
@@ -435,7 +435,7 @@ def test_with_concurrent_writers_every_read_shows_at_least_every_write_that_retu
 
 
 def versions() -> tuple:
-    return tuple(cache.get(core_cache._version_key(namespace)) for namespace in (STOCK, SALES))
+    return tuple(cache.get(read_cache._version_key(namespace)) for namespace in (STOCK, SALES))
 
 
 def cached_body(client) -> tuple[int, bytes]:

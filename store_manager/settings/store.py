@@ -16,12 +16,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "core",
+    "store_infra",
     "users",
     "articles",
     "stocks",
     "orders",
     "backoffice",
-    # After core, whose graphene/graphiql.html replaces graphene-django's page (which uses a CDN).
+    # After store_infra, whose graphene/graphiql.html replaces graphene-django's page (which uses a CDN).
     "graphene_django",
 ]
 
@@ -83,8 +84,8 @@ REST_FRAMEWORK = {
     "NON_FIELD_ERRORS_KEY": "non_field_errors",
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    # Per user and role, reads and writes apart; rates in THROTTLE_RATES below (core/throttling.py).
-    "DEFAULT_THROTTLE_CLASSES": ["core.throttling.RoleRateThrottle"],
+    # Per user and role, reads and writes apart; rates in THROTTLE_RATES below (store_infra/throttling.py).
+    "DEFAULT_THROTTLE_CLASSES": ["store_infra.throttling.RoleRateThrottle"],
 }
 
 # Requests per user (`<role>_read`, `<role>_write`: POST/PUT/PATCH/DELETE and GraphQL mutations), per
@@ -135,12 +136,12 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# GraphQL at /graphql/ (core/graphql/): the schema, and no debug middleware even with DEBUG on.
+# GraphQL at /graphql/ (store_infra/graphql/): the schema, and no debug middleware even with DEBUG on.
 GRAPHENE = {"SCHEMA": "store_manager.schema.schema", "MIDDLEWARE": []}
 
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 
-# Versioned read caches (core/cache.py); turning them off is for benchmarks and debugging.
+# Versioned read caches (store_infra/cache.py); turning them off is for benchmarks and debugging.
 READ_CACHE_ENABLED = env.bool("READ_CACHE_ENABLED", default=True)
 READ_CACHE_TTL_SECONDS = env.int("READ_CACHE_TTL_SECONDS", default=300)
 # How stale another process's view of the bumps made in the database (Redis unreachable) may be.

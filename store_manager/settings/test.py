@@ -28,11 +28,11 @@ if CACHES["default"]["BACKEND"] != "django_redis.cache.RedisCache":
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # Throttling stays on (every request still spends from its budget in Redis), with budgets no test
-# exhausts: suites make thousands of requests as one user. core/tests/test_throttling.py sets low ones,
+# exhausts: suites make thousands of requests as one user. store_infra/tests/test_throttling.py sets low ones,
 # and the servers tests start take theirs from THROTTLE_RATES.
 THROTTLE_RATES = rates_from_env("THROTTLE_RATES", dict.fromkeys(THROTTLE_RATES, "1000000/hour"))
 
-# The bumps written to the database (Redis unreachable, core.cache) are read once a second: a query at
+# The bumps written to the database (Redis unreachable, store_infra.cache) are read once a second: a query at
 # any moment in the tests that count queries. Not read in the suite's process, but by the tests of
 # them; the servers tests start read them as in production (core/tests/processes.py).
 READ_CACHE_BUMPS_CHECK_SECONDS = environ.Env().float("READ_CACHE_BUMPS_CHECK_SECONDS", default=None)

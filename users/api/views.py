@@ -6,7 +6,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.throttling import LoginRateThrottle
+from store_infra.throttling import LoginRateThrottle
 
 from .. import selectors, services
 from ..errors import CannotDeleteSelf, RoleNotAllowed, UserInUse

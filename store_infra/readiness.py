@@ -6,9 +6,10 @@ from rest_framework.decorators import api_view, authentication_classes, permissi
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from core.metrics import record_readiness
+from core.views import HealthSerializer, database_status
+
 from .cache import cache_status
-from .metrics import record_readiness
-from .views import HealthSerializer, database_status
 
 
 def readiness_checks() -> dict[str, str]:

@@ -7,8 +7,8 @@ with `--loop` (the store-housekeeping service of docker-compose.yml).
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from core.idempotency import idempotency_keys_purge
 from core.worker import add_loop_arguments, run_as_worker
+from store_infra.idempotency import idempotency_keys_purge
 
 
 class Command(BaseCommand):

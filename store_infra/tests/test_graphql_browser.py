@@ -1,17 +1,16 @@
 """GraphiQL in a real headless Chromium: a supplier logs in, finds the starter query of the role,
 runs it, opens a link's `?query=`, and the page loads nothing from outside the store (the vendored
-bundles of core/static/graphiql/ work together)."""
+bundles of store_infra/static/graphiql/ work together)."""
 
 from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import expect
 
+from core.tests.test_staff_pages_browser import SCREENSHOTS
 from stocks.tests.test_report_page_browser import chromium_page
 from users.models import Role
 from users.tests.factories import UserFactory
-
-from .test_staff_pages_browser import SCREENSHOTS
 
 PASSWORD = "delivery-van-password"
 LINKED_QUERY = "{ lowStock { sku quantity } }"

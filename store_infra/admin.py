@@ -13,7 +13,8 @@ from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
-from .errors import DomainError
+from core.errors import DomainError
+
 from .models import IdempotencyKey
 
 admin.site.site_header = "Store Manager"

@@ -1,4 +1,4 @@
-"""core.cache on its own, against the suite's real Redis: versions, bumps after commit, bumps Redis missed."""
+"""store_infra.cache against the suite's real Redis: versions, bumps after commit, bumps Redis missed."""
 
 import time
 from decimal import Decimal
@@ -9,11 +9,10 @@ from django.db import transaction
 from django.test import override_settings
 from prometheus_client import REGISTRY
 
-from core import cache as core_cache
-from core.cache import SALES, STOCK, cached_json, encode, invalidate
-from core.models import CacheBump
-
-from .test_health import DEAD_REDIS
+from core.tests.redis_server import DEAD_REDIS
+from store_infra import cache as read_cache
+from store_infra.cache import SALES, STOCK, cached_json, encode, invalidate
+from store_infra.models import CacheBump
 
 
 class Source:
@@ -33,7 +32,7 @@ def read(source: Source, *, namespaces=(STOCK,), key: str = "unit") -> dict:
 
 
 def version(namespace: str):
-    return cache.get(core_cache._version_key(namespace))
+    return cache.get(read_cache._version_key(namespace))
 
 
 @pytest.fixture
@@ -50,7 +49,7 @@ def bump_now(django_capture_on_commit_callbacks):
 @pytest.fixture
 def quick_retry(monkeypatch):
     """The cache is tried again 0.2 s after a failure instead of a second, to keep tests short."""
-    monkeypatch.setattr(core_cache, "RETRY_AFTER_SECONDS", 0.2)
+    monkeypatch.setattr(read_cache, "RETRY_AFTER_SECONDS", 0.2)
     return lambda: time.sleep(0.21)
 
 
@@ -112,7 +111,7 @@ def test_entries_cached_under_an_evicted_version_are_never_served_again():
     source = Source("old")
     read(source)
     old_version = version(STOCK)
-    cache.delete(core_cache._version_key(STOCK))  # evicted (or expired) while its entries remain
+    cache.delete(read_cache._version_key(STOCK))  # evicted (or expired) while its entries remain
     assert cache.get("read:unit")[0] == f"{old_version}+0"
 
     source.value = "new"
@@ -125,7 +124,7 @@ def test_a_bump_of_an_evicted_version_starts_again_from_the_clock_above_the_old_
     source = Source("old")
     read(source)
     old_version = version(STOCK)
-    cache.delete(core_cache._version_key(STOCK))
+    cache.delete(read_cache._version_key(STOCK))
     source.value = "new"
     bump_now(STOCK)
     assert version(STOCK) > old_version
@@ -211,10 +210,10 @@ def test_while_the_cache_fails_every_read_is_computed_and_the_cache_is_reported_
     source = Source(1)
     with override_settings(CACHES=DEAD_REDIS):
         assert read(source) == {"value": 1}
-        assert not core_cache.state.usable()
+        assert not read_cache.state.usable()
         source.value = 2
         assert read(source) == {"value": 2}
-        assert core_cache.cache_status() == "degraded"
+        assert read_cache.cache_status() == "degraded"
     assert source.runs == 2
 
 
@@ -240,7 +239,7 @@ def test_a_bump_redis_missed_is_made_in_the_database_and_hides_the_entries_cache
     with override_settings(CACHES=DEAD_REDIS):
         source.value = "after"
         bump_now(STOCK)  # committed while Redis does not answer
-        assert not core_cache.state.usable()
+        assert not read_cache.state.usable()
         assert read(source) == {"value": "after"}  # from the "database" while the cache is skipped
     assert database_bumps(STOCK) == 1
 
@@ -324,20 +323,20 @@ def test_each_read_of_a_process_copy_gets_its_own_data():
 @pytest.mark.django_db
 def test_a_request_reads_the_versions_once_and_sees_its_own_writes(bump_now):
     source = Source(1)
-    core_cache.request_started()
+    read_cache.request_started()
     try:
         assert read(source) == {"value": 1}
         # Another process commits a write after this request read the versions: this request
         # goes on seeing the caches as they were when it started.
         source.value = 2
-        cache.incr(core_cache._version_key(STOCK))
+        cache.incr(read_cache._version_key(STOCK))
         assert read(source) == {"value": 1}
 
         source.value = 3
         bump_now(STOCK)  # a write of this request, committed
         assert read(source) == {"value": 3}
     finally:
-        core_cache.request_finished()
+        read_cache.request_finished()
     assert read(source) == {"value": 3}
     assert source.runs == 2
 

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import connection, models, transaction
 
-from .columns import ExactCharField
+from core.columns import ExactCharField
 
 
 class IdempotencyKey(models.Model):
@@ -16,6 +16,7 @@ class IdempotencyKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
+        db_table = "core_idempotencykey"  # the table made when this model lived in core
         constraints = [
             models.UniqueConstraint(fields=["user", "scope", "key"], name="idempotency_key_unique")
         ]
@@ -59,7 +60,7 @@ class Counter(models.Model):
 
 
 class CacheBump(Counter):
-    """Bumps of a read-cache namespace made by a process that could not reach Redis (core.cache).
+    """Bumps of a read-cache namespace made by a process that could not reach Redis (store_infra.cache).
 
     Every process reads these counts at most every READ_CACHE_BUMPS_CHECK_SECONDS and serves an
     entry only while they are as when it was stored: a write made where Redis was unreachable still
@@ -68,15 +69,21 @@ class CacheBump(Counter):
 
     namespace = models.CharField(max_length=32, primary_key=True)
 
+    class Meta:
+        db_table = "core_cachebump"
+
     def __str__(self) -> str:
         return f"{self.namespace}: {self.count}"
 
 
 class ThrottleCounter(Counter):
-    """A login budget's window counted in the database while Redis is unreachable (core.throttling)."""
+    """A login budget's window counted in the database while Redis is unreachable (store_infra.throttling)."""
 
     key = models.CharField(max_length=200, primary_key=True)
     expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "core_throttlecounter"
 
     def __str__(self) -> str:
         return f"{self.key}: {self.count}"

@@ -8,8 +8,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from core import worker
-from core.models import IdempotencyKey
 from core.tests import StopAfterRounds
+from store_infra.models import IdempotencyKey
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 
-from core import throttling
+from store_infra import throttling
 from store_manager.settings import base as base_settings
 from store_manager.settings import store as store_settings
 from users.models import Role

@@ -19,7 +19,7 @@ user, usually): the request sees the caches as they were when it started, and it
 
 Redis down or slow: reads are computed from the database (the cache is skipped for a short while
 instead of being waited on at every request) and `/health/ready/` reports the cache as degraded.
-A write's bumps then go to the database (core.models.CacheBump), whose counts are part of every
+A write's bumps then go to the database (store_infra.models.CacheBump), whose counts are part of every
 version: each process reads them at most READ_CACHE_BUMPS_CHECK_SECONDS (1 s) apart, a query of
 three rows, so a write made by a replica that cannot reach Redis is hidden from the others' reads
 for that long at most, and from its own not at all, including the entries that replica finds in
@@ -44,7 +44,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, transaction
 from redis.exceptions import RedisError
 
-from .metrics import READ_CACHE_HITS, READ_CACHE_MISSES
+from core.metrics import READ_CACHE_HITS, READ_CACHE_MISSES
+
 from .models import CacheBump
 
 logger = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ state = _CacheState()
 
 
 class _DatabaseBumps:
-    """The bumps made in the database by processes that could not reach Redis (core.models.CacheBump),
+    """The bumps made in the database by processes that could not reach Redis (store_infra.models.CacheBump),
     as this process last read them: at most READ_CACHE_BUMPS_CHECK_SECONDS ago (None: not read), and
     at once after a bump of its own."""
 

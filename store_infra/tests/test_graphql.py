@@ -13,10 +13,10 @@ from graphene.utils.str_converters import to_camel_case
 from graphql import get_introspection_query
 from rest_framework.authtoken.models import Token
 
-from core.graphql.validation import MAX_ALIASES, MAX_QUERY_DEPTH, MAX_QUERY_TOKENS
 from core.tests.graphql import URL, GraphQLClient, error_codes
 from stocks import selectors as stock_selectors
 from stocks.models import Stock, StockMovement
+from store_infra.graphql.validation import MAX_ALIASES, MAX_QUERY_DEPTH, MAX_QUERY_TOKENS
 from store_manager.schema import Mutation, Query
 from users.models import Role
 from users.permissions import STOCK_READERS

@@ -14,14 +14,12 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from articles.tests.factories import ArticleFactory
-from core import cache as core_cache
-from core.models import CacheBump
+from core.tests.redis_server import DEAD_REDIS, RedisServer
 from orders.models import Order, OrderStatus
 from orders.services import order_create
 from stocks.services import stock_restock_many
-
-from .redis_server import RedisServer
-from .test_health import DEAD_REDIS
+from store_infra import cache as read_cache
+from store_infra.models import CacheBump
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -78,7 +76,7 @@ def content(response) -> dict:
 
 def served(client, url: str) -> tuple[dict, int]:
     """The endpoint's answer (without its timestamp) and the SQL queries it cost, but the read of the
-    bumps made in the database (core.models.CacheBump), which is no read of the endpoint's rows."""
+    bumps made in the database (store_infra.models.CacheBump), which is no read of the endpoint's rows."""
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url)
     bumps_table = CacheBump._meta.db_table
@@ -166,7 +164,7 @@ def test_with_redis_killed_every_endpoint_answers_from_the_database_and_the_cach
     assert readiness(client) == {"status": "degraded", "checks": {"database": "ok", "cache": "degraded"}}
 
     redis_server.start()  # same port, empty
-    assert wait_for_the_cache(client, store) <= core_cache.RETRY_AFTER_SECONDS + 1
+    assert wait_for_the_cache(client, store) <= read_cache.RETRY_AFTER_SECONDS + 1
     assert_all_cached(client, store)
     assert readiness(client)["status"] == "ok"
 
@@ -185,7 +183,7 @@ def test_writes_made_while_redis_was_unreachable_hide_its_old_entries_once_it_an
     with override_settings(CACHES=DEAD_REDIS):
         write_through_the_api(client, store)
         assert_all_correct(client, store)
-    time.sleep(core_cache.RETRY_AFTER_SECONDS)
+    time.sleep(read_cache.RETRY_AFTER_SECONDS)
 
     assert_all_correct(client, store)  # never the entries cached before the writes
     assert_all_cached(client, store)
@@ -219,15 +217,15 @@ def test_a_flushed_redis_never_brings_back_old_reports(api_client, manager, stor
 def cache_failures(monkeypatch) -> list[Exception]:
     """Every error this process met in Redis from now on: one per attempt that reached a hung server."""
     failures = []
-    failed = core_cache.state.failed
-    monkeypatch.setattr(core_cache.state, "failed", lambda error: failures.append(error) or failed(error))
+    failed = read_cache.state.failed
+    monkeypatch.setattr(read_cache.state, "failed", lambda error: failures.append(error) or failed(error))
     return failures
 
 
 def test_a_hung_redis_costs_one_socket_timeout_then_is_skipped_until_it_answers_again(
     api_client, manager, store, redis_server, cache_failures, monkeypatch
 ):
-    monkeypatch.setattr(core_cache, "RETRY_AFTER_SECONDS", 3.0)  # longer than the reads below take
+    monkeypatch.setattr(read_cache, "RETRY_AFTER_SECONDS", 3.0)  # longer than the reads below take
     client = api_client(manager)
     report_url = endpoints(store)[0]
     assert_all_cached(client, store)

@@ -8,10 +8,10 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from core.models import IdempotencyKey
 from core.tests import assert_error
 from orders.models import Order
 from stocks.models import Stock, StockMovement
+from store_infra.models import IdempotencyKey
 
 ORDERS_URL = "/api/v1/orders/"
 

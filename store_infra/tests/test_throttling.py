@@ -18,18 +18,17 @@ from redis.connection import AbstractConnection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from core import throttling
-from core.models import ThrottleCounter
 from core.tests import ROLES, assert_error
 from core.tests.graphql import GraphQLClient, error_codes
+from core.tests.redis_server import DEAD_REDIS
 from orders.models import Order
 from orders.tests.threads import run_together
 from stocks.models import Stock, StockMovement
+from store_infra import throttling
+from store_infra.models import ThrottleCounter
 from users.models import Role
 from users.services import user_update
 from users.tests.factories import UserFactory
-
-from .test_health import DEAD_REDIS
 
 MINUTE_START = 1_800_000_000  # a multiple of 60
 GATEWAY = "172.28.0.10"
@@ -240,7 +239,7 @@ django.setup()
 from django.test import override_settings
 from django.test.utils import setup_test_environment
 from rest_framework.test import APIClient
-from core import throttling
+from store_infra import throttling
 from users.models import User
 setup_test_environment()
 throttling.clock = lambda: {now}

@@ -1,7 +1,7 @@
 import pytest
 
-from core.models import IdempotencyKey
 from core.tests.admin_pages import admin_url, assert_changelist_queries_flat, logged_in
+from store_infra.models import IdempotencyKey
 
 pytestmark = pytest.mark.django_db
 

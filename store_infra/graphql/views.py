@@ -4,14 +4,14 @@
   session login, whose requests need the CSRF token as on every session request (DRF's
   SessionAuthentication), in the `X-CSRFToken` header. Anonymous requests get 401 with a GraphQL
   error (`extensions.code` `not_authenticated`) and no data; a browser asking for the GraphiQL page
-  is sent to the login page instead. Roles are checked per field (core/graphql/permissions.py), so
+  is sent to the login page instead. Roles are checked per field (store_infra/graphql/permissions.py), so
   an authenticated customer gets `permission_denied` errors; GraphiQL
-  (core/templates/graphene/graphiql.html, no CDN) is shown to `page_roles` only.
-- DRF's throttling, with the REST API's per-user budgets (core/throttling.py): a document with a
+  (store_infra/templates/graphene/graphiql.html, no CDN) is shown to `page_roles` only.
+- DRF's throttling, with the REST API's per-user budgets (store_infra/throttling.py): a document with a
   mutation spends from the write budget, anything else from the read budget; over budget, 429
   `throttled` with `Retry-After`, and nothing runs.
 - A document is parsed only when it is small enough, and run only when it costs little enough
-  (core/graphql/validation.py); a body that is not JSON, or JSON nested too deeply, is a 400.
+  (store_infra/graphql/validation.py); a body that is not JSON, or JSON nested too deeply, is a 400.
 """
 
 from collections.abc import Collection, Mapping
@@ -28,7 +28,7 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
-from core.throttling import BudgetThrottle, budget_for
+from store_infra.throttling import BudgetThrottle, budget_for
 
 from .errors import format_error
 from .validation import VALIDATION_RULES, parse_bounded

@@ -37,11 +37,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode, mutations, queries
 
-from core.graphql.validation import MAX_ALIASES
 from core.tests.fuzzing import HOSTILE_TEXT, fuzz_settings
 from core.tests.graphql import GraphQLClient
 from stocks.models import Stock, StockMovement
 from stocks.tests.invariants import assert_stock_matches_ledger
+from store_infra.graphql.validation import MAX_ALIASES
 from store_manager.schema import schema
 
 pytestmark = pytest.mark.django_db

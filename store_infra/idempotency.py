@@ -18,9 +18,10 @@ from django.conf import settings
 from django.db import IntegrityError
 from django.utils import timezone
 
-from .db import atomic_with_retry
-from .errors import ServiceBusy
-from .idempotency_keys import HEADER, IdempotencyKeyReused, checked_key
+from core.db import atomic_with_retry
+from core.errors import ServiceBusy
+from core.idempotency_keys import HEADER, IdempotencyKeyReused, checked_key
+
 from .models import IdempotencyKey
 
 

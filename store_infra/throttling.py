@@ -10,9 +10,9 @@ A budget is a counter per fixed window (`120/min`: at most 120 requests from hh:
 incremented atomically in the default cache (one round trip to Redis), so every thread, worker and
 replica using the same Redis spends from the same budget. Over budget, DRF answers 429 `throttled`
 with `Retry-After` (seconds until the window ends). Redis down: requests are let through rather
-than refused, as the read caches skip Redis for a moment (core.cache.state), and the gateway still
+than refused, as the read caches skip Redis for a moment (store_infra.cache.state), and the gateway still
 limits; but token requests, the guard against password guessing, are then counted in the database
-(core.models.ThrottleCounter), in the same windows.
+(store_infra.models.ThrottleCounter), in the same windows.
 
 The rates are read from settings.THROTTLE_RATES at each request, not bound at import as DRF's
 SimpleRateThrottle does, so that they follow the environment (THROTTLE_RATES) and test overrides.
@@ -30,10 +30,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django_redis.cache import RedisCache
 from rest_framework.throttling import BaseThrottle
 
-from core import cache as read_cache
 from core import rates
-from core.models import ThrottleCounter
 from core.proxies import parse_address
+from store_infra import cache as read_cache
+from store_infra.models import ThrottleCounter
 
 logger = logging.getLogger(__name__)
 
