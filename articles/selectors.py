@@ -4,9 +4,14 @@ from django.db.models import QuerySet
 
 from core.errors import DomainError
 from core.text import clean_text
+from stocks.models import Stock
+from store_infra.cache import CachedRead
 
 from .filters import ArticleFilter
 from .models import Article
+
+# The REST catalogue's answers (pages and details): an article shows its stock.
+ARTICLE_PAGES = CachedRead("articles", depends_on=(Article, Stock))
 
 
 def article_list(*, filters: Mapping | None = None) -> QuerySet[Article]:

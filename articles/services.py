@@ -6,7 +6,7 @@ from django.db.models import ProtectedError
 
 from core.db import atomic_with_retry, bulk_insert
 from stocks.services import stock_initialize, stock_initialize_many
-from store_infra.cache import SALES, STOCK, invalidate
+from store_infra.cache import changed
 
 from .errors import ArticleInUse
 from .models import Article
@@ -50,6 +50,7 @@ def article_create_many(*, articles: Sequence[Mapping]) -> list[Article]:
         row.full_clean(validate_unique=False, validate_constraints=False)
         rows.append(row)
     bulk_insert(Article, rows)
+    changed(Article)
     stock_initialize_many(stocks=[{"article": row, **limit} for row, limit in zip(rows, limits, strict=True)])
     return rows
 
@@ -69,7 +70,6 @@ def article_update(*, article: Article, **changes) -> Article:
         setattr(article, field, value)
     article.full_clean()
     article.save()
-    invalidate(STOCK, SALES)  # reports show names and prices
     return article
 
 
@@ -83,6 +83,5 @@ def article_delete(*, article: Article) -> None:
     try:
         with transaction.atomic():
             article.delete()
-        invalidate(STOCK, SALES)
     except (ProtectedError, IntegrityError):
         raise ArticleInUse() from None

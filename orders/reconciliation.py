@@ -7,7 +7,7 @@ called are called now.
 
 from django.utils import timezone
 
-from store_infra.cache import SALES, invalidate
+from store_infra.cache import changed
 
 from . import payments_client
 from .models import Order, OrderStatus, PaymentStatus
@@ -40,7 +40,7 @@ def order_sync_payment(*, order_id: int) -> str:
         Order.objects.filter(pk=order_id, payment_status=PaymentStatus.PAID).update(
             payment_status=PaymentStatus.REFUNDED, updated_at=timezone.now()
         )
-        invalidate(SALES)
+        changed(Order)
         return "refunded"
     if order.status != OrderStatus.PENDING:
         return "unchanged"

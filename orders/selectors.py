@@ -6,14 +6,20 @@ from decimal import Decimal
 from django.db.models import Count, DecimalField, F, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
+from articles.models import Article
 from core.errors import NotFound
-from store_infra.cache import SALES, CachedJSON, cached_json
-from users.models import Role
+from store_infra.cache import CachedJSON, CachedRead
+from users.models import Role, User
 
 from .models import Order, OrderLine, OrderStatus, PaymentStatus
 
 CENT = Decimal("0.01")
 MONEY = DecimalField(max_digits=14, decimal_places=2)
+
+# The REST order list's pages: orders with their lines' articles and their customer's name.
+ORDER_PAGES = CachedRead("order-list", depends_on=(Order, OrderLine, Article, User))
+BEST_SELLERS = CachedRead("best-sellers", depends_on=(Order, OrderLine, Article))
+TOP_CUSTOMERS = CachedRead("top-customers", depends_on=(Order, User))
 
 
 def order_list(*, actor=None) -> QuerySet[Order]:
@@ -84,25 +90,23 @@ def _top_customers(*, limit: int, since: datetime | None, until: datetime | None
     return {"generated_at": timezone.now(), "since": since, "until": until, "results": rows}
 
 
-def _cached_sales_report(name: str, compute, **params) -> CachedJSON:
+def _cached_sales_report(cached: CachedRead, compute, **params) -> CachedJSON:
     digest = hashlib.blake2b(json.dumps(params, sort_keys=True, default=str).encode(), digest_size=12)
-    return cached_json(
-        namespaces=(SALES,), key=f"{name}:{digest.hexdigest()}", compute=lambda: compute(**params)
-    )
+    return cached.get(digest.hexdigest(), compute=lambda: compute(**params))
 
 
 def order_best_sellers(
     *, limit: int = 10, since: datetime | None = None, until: datetime | None = None
 ) -> CachedJSON:
     """Articles by units sold in orders that were not cancelled; one query, cached until an order changes."""
-    return _cached_sales_report("best-sellers", _best_sellers, limit=limit, since=since, until=until)
+    return _cached_sales_report(BEST_SELLERS, _best_sellers, limit=limit, since=since, until=until)
 
 
 def order_top_customers(
     *, limit: int = 10, since: datetime | None = None, until: datetime | None = None
 ) -> CachedJSON:
     """Customers by amount spent in paid orders; one query, cached until an order changes."""
-    return _cached_sales_report("top-customers", _top_customers, limit=limit, since=since, until=until)
+    return _cached_sales_report(TOP_CUSTOMERS, _top_customers, limit=limit, since=since, until=until)
 
 
 def order_day_summary(*, since: datetime) -> dict:

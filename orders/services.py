@@ -29,7 +29,7 @@ from stocks.services import (
     stock_take_for_order,
     stock_take_for_orders,
 )
-from store_infra.cache import SALES, invalidate
+from store_infra.cache import changed
 from users.models import Role
 
 from . import payments_client
@@ -105,10 +105,10 @@ def order_create(*, customer, lines: Sequence[dict], created_by) -> Order:
     )
     order.save()
     OrderLine.objects.bulk_create(order_lines)
+    changed(OrderLine)
     # Last: the stock rows it locks stay locked until the commit, and other orders of the same
     # articles wait for them.
     stock_take_for_order(quantities=quantities, reference=order.reference, user=created_by)
-    invalidate(SALES)
     transaction.on_commit(ORDERS_CREATED.inc)
     return _as_read(order, order_lines, articles)
 
@@ -132,13 +132,13 @@ def order_create_many(*, orders: Sequence[Mapping]) -> list[Order]:
     placed = [_new_order(**order, articles=articles) for order in orders]
     bulk_insert(Order, [order for order, _, _ in placed])
     OrderLine.objects.bulk_create([line for _, order_lines, _ in placed for line in order_lines])
+    changed(Order, OrderLine)
     stock_take_for_orders(
         orders=[
             {"quantities": quantities, "reference": order.reference, "user": order.created_by}
             for order, _, quantities in placed
         ]
     )
-    invalidate(SALES)
     transaction.on_commit(lambda: ORDERS_CREATED.inc(len(placed)))
     return [order for order, _, _ in placed]
 
@@ -193,7 +193,7 @@ def order_cancel_many(*, order_ids: Sequence[int], user) -> None:
         ]
     )
     Order.objects.filter(pk__in=orders).update(status=OrderStatus.CANCELLED, updated_at=timezone.now())
-    invalidate(SALES)
+    changed(Order)
     transaction.on_commit(lambda: ORDERS_CANCELLED.inc(len(orders)))
 
 
@@ -211,7 +211,6 @@ def order_delete(*, order_id: int, user) -> None:
     if order.status == OrderStatus.PENDING:
         _give_stock_back(order, user)
     order.delete()
-    invalidate(SALES)
 
 
 # --- payments -------------------------------------------------------------------------------------
@@ -269,7 +268,7 @@ def order_record_payment(*, order: Order, payment: payments_client.Payment) -> O
         .update(payment_id=payment.id, payment_status=payment.status, pay_url=payment.pay_url, updated_at=now)
     )
     if linked:
-        invalidate(SALES)  # the order lists show its payment
+        changed(Order)
         order.payment_id, order.payment_status, order.pay_url = payment.id, payment.status, payment.pay_url
         order.updated_at = now
         return order
@@ -310,7 +309,6 @@ def order_mark_paid(*, order_id: int, payment_id: int, amount: Decimal, currency
         )
     order.payment_id, order.payment_status = payment_id, PaymentStatus.PAID
     order.save(update_fields=["status", "payment_id", "payment_status", "updated_at"])
-    invalidate(SALES)
     return order_get(order_id=order_id)
 
 
@@ -325,7 +323,6 @@ def order_mark_refunded(*, order_id: int, payment_id: int) -> Order:
     if order.payment_status != PaymentStatus.REFUNDED:
         order.payment_status = PaymentStatus.REFUNDED
         order.save(update_fields=["payment_status", "updated_at"])
-        invalidate(SALES)
     return order_get(order_id=order_id)
 
 
@@ -349,7 +346,7 @@ def _order_cancel_paid(*, order_id: int, user) -> Order:
         Order.objects.filter(pk=order_id, status=OrderStatus.PAID).update(
             payment_status=PaymentStatus.REFUNDED, updated_at=timezone.now()
         )
-        invalidate(SALES)
+        changed(Order)
         if isinstance(error, DomainError):
             error.details = {**error.details, "payment_refunded": True}
         raise
@@ -370,5 +367,4 @@ def _order_cancel_refunded(*, order_id: int, user) -> None:
     _give_stock_back(order, user)
     order.status, order.payment_status = OrderStatus.CANCELLED, PaymentStatus.REFUNDED
     order.save(update_fields=["status", "payment_status", "updated_at"])
-    invalidate(SALES)
     transaction.on_commit(ORDERS_CANCELLED.inc)  # dropped with the rehearsal, which rolls back

@@ -24,10 +24,13 @@ from django.utils import timezone
 from articles.models import Article
 from core.errors import DomainError, NotFound
 from core.text import clean_text
-from store_infra.cache import STOCK, CachedJSON, cached_json
+from store_infra.cache import CachedJSON, CachedRead
 from users.models import Role
 
 from .models import LOW_STOCK, MovementKind, Stock, StockMovement
+
+STOCK_LEVELS = CachedRead("stock-level", depends_on=(Stock, Article))
+STOCK_REPORT = CachedRead("stock-report", depends_on=(Article, Stock))
 
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 CENT = Decimal("0.01")
@@ -63,10 +66,8 @@ def _stock_level(article_id: int) -> dict:
 
 
 def stock_level(*, article_id: int) -> CachedJSON:
-    """One article's stock level, from the cache until a stock write commits."""
-    return cached_json(
-        namespaces=(STOCK,), key=f"stock-level:{article_id}", compute=lambda: _stock_level(article_id)
-    )
+    """One article's stock level, from the cache until its stock or its article changes."""
+    return STOCK_LEVELS.get(str(article_id), compute=lambda: _stock_level(article_id))
 
 
 def _report_rows(*, search: str = "", is_low: bool | None = None, is_active: bool | None = None):
@@ -153,7 +154,7 @@ def stock_report(
     page_size: int = REPORT_PAGE_SIZE,
 ) -> CachedJSON:
     """A page of every article's stock and value (by article id), with the totals of all pages: one
-    query, cached until a stock write commits."""
+    query, cached until a stock level or an article changes."""
     if not 1 <= page_size <= REPORT_MAX_PAGE_SIZE:
         raise DomainError(f"page_size must be from 1 to {REPORT_MAX_PAGE_SIZE}.", field="page_size")
     if not 1 <= page <= REPORT_MAX_PAGE:
@@ -161,9 +162,7 @@ def stock_report(
     filters = {"search": search, "is_low": is_low, "is_active": is_active}
     paged = {**filters, "page": page, "page_size": page_size}
     digest = hashlib.blake2b(json.dumps(paged, sort_keys=True).encode(), digest_size=12).hexdigest()
-    return cached_json(
-        namespaces=(STOCK,), key=f"stock-report:{digest}", compute=lambda: _stock_report(**paged)
-    )
+    return STOCK_REPORT.get(digest, compute=lambda: _stock_report(**paged))
 
 
 def stock_low_count() -> int:

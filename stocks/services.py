@@ -16,7 +16,7 @@ from articles.selectors import article_ids_by_sku, article_skus
 from core.db import atomic_with_retry, update_by_pk
 from core.errors import NotFound
 from core.text import clean_text
-from store_infra.cache import STOCK, invalidate
+from store_infra.cache import changed
 
 from .errors import (
     DeliveryRefused,
@@ -84,10 +84,10 @@ def _book(
 
 def _save(stocks: Mapping[int, Stock], movements: Sequence[StockMovement]) -> None:
     """Write the new quantities with one UPDATE and their ledger lines with one INSERT."""
-    changed = sorted({movement.article_id for movement in movements})
-    update_by_pk(Stock, "quantity", {a: stocks[a].quantity for a in changed}, updated_at=timezone.now())
+    moved = sorted({movement.article_id for movement in movements})
+    update_by_pk(Stock, "quantity", {a: stocks[a].quantity for a in moved}, updated_at=timezone.now())
     StockMovement.objects.bulk_create(movements)
-    invalidate(STOCK)
+    changed(Stock, StockMovement)
 
 
 def _apply(
@@ -133,7 +133,7 @@ def stock_initialize_many(*, stocks: Sequence[Mapping]) -> list[Stock]:
         if row.max_quantity is not None and row.min_quantity > row.max_quantity:
             raise InvalidStockLimits(field="min_quantity")
     created = Stock.objects.bulk_create(rows)
-    invalidate(STOCK)
+    changed(Stock)
     return created
 
 
@@ -356,5 +356,4 @@ def stock_set_limits(*, article_id: int, **limits) -> Stock:
         )
     stock.min_quantity, stock.max_quantity = min_quantity, max_quantity
     stock.save(update_fields=["min_quantity", "max_quantity", "updated_at"])
-    invalidate(STOCK)
     return stock

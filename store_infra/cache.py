@@ -1,21 +1,24 @@
-"""Read caches that are never stale: versioned entries, versions bumped after commit.
+"""Read caches that are never stale: each read declares the models it depends on, and every write to
+one of those models makes it recompute once the write has committed.
 
-Every cached read belongs to one or more namespaces ("stock", "sales", "auth"). Its entry is stored
-with the versions of those namespaces read before it was computed, and served only while they are
-current; a write bumps the versions of what it changed once its transaction has committed
-(`invalidate`), so the next read misses and recomputes from the database. Bumping before commit
-would let a reader cache the old rows again; bumping after means a reader that raced the write
-can only have stored its result tagged with a version that is no longer current.
+Every model a cached read depends on (`CachedRead(name, depends_on=...)`) has a version in the cache.
+An entry is stored with the versions of its models read before it was computed, and served only
+while they are current. A model's version is bumped once the transaction that wrote it commits:
+Django's `post_save` and `post_delete` signals say so for a row saved or deleted; bulk writes, which
+send no signal (`bulk_create`, `QuerySet.update`, core.db's bulk helpers), call `changed(Model)`.
+A writer thus says what it wrote, never which reads show it. Bumping before commit would let a
+reader cache the old rows again; bumping after means a reader that raced the write can only have
+stored its result tagged with a version that is no longer current.
 
 Versions start at the clock in nanoseconds, so a version key lost to eviction or a flush never
 comes back with a number that old entries still carry. The TTL is only a safety net.
 
 Each process also keeps the entries it last served, under the same versions: a read still asks
-Redis for the current versions (a few bytes), but a large body (the stock report of 1,000 articles
-is ~165 KB) is not transferred and unpickled again while they have not changed. Within one HTTP
-request the versions of every namespace are read once, with its first cached read (the token's
-user, usually): the request sees the caches as they were when it started, and its own writes
-(bumped as they commit) are seen by its later reads.
+Redis for the current versions (a few bytes), but a large body (a page of the stock report is
+~18 KB) is not transferred and unpickled again while they have not changed. Within one HTTP request
+the versions of every watched model are read once, with its first cached read (the token's user,
+usually): the request sees the caches as they were when it started, and its own writes (bumped as
+they commit) are seen by its later reads.
 
 Redis down or slow: reads are computed from the database (the cache is skipped for a short while
 instead of being waited on at every request) and `/health/ready/` reports the cache as degraded.
@@ -42,6 +45,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, transaction
+from django.db.models import Model
+from django.db.models.signals import post_delete, post_save
 from redis.exceptions import RedisError
 
 from core.metrics import READ_CACHE_HITS, READ_CACHE_MISSES
@@ -49,11 +54,6 @@ from core.metrics import READ_CACHE_HITS, READ_CACHE_MISSES
 from .models import CacheBump
 
 logger = logging.getLogger(__name__)
-
-STOCK = "stock"
-SALES = "sales"
-AUTH = "auth"
-NAMESPACES = (STOCK, SALES, AUTH)
 
 # How long the cache is left alone after it failed, before it is tried again.
 RETRY_AFTER_SECONDS = 1.0
@@ -104,15 +104,15 @@ class _DatabaseBumps:
         if every is None or time.monotonic() - self._read_at < every:
             return self._counts
         try:
-            self._counts = dict(CacheBump.objects.values_list("namespace", "count"))
+            self._counts = dict(CacheBump.objects.values_list("model", "count"))
         except DatabaseError as error:  # no write can commit either: the counts read last still hold
             logger.warning("cache bumps not read from the database: %s", error)
         self._read_at = time.monotonic()
         return self._counts
 
-    def bump(self, namespaces: Iterable[str]) -> None:
-        for namespace in namespaces:
-            CacheBump.increment(namespace)
+    def bump(self, labels: Iterable[str]) -> None:
+        for label in labels:
+            CacheBump.increment(label)
         self._read_at = -math.inf
 
 
@@ -151,8 +151,24 @@ class _LocalCopies:
 local_copies = _LocalCopies(size=256)
 
 
-def _version_key(namespace: str) -> str:
-    return f"version:{namespace}"
+def _version_key(label: str) -> str:
+    return f"version:{label}"
+
+
+# The models some cached read depends on, by label: those whose writes bump a version.
+_watched: set[str] = set()
+
+
+def _row_written(sender, **kwargs) -> None:
+    changed(sender)
+
+
+def _watch(model: type[Model]) -> None:
+    label = model._meta.label_lower
+    if label not in _watched:
+        _watched.add(label)
+        post_save.connect(_row_written, sender=model, dispatch_uid=f"read-cache-saved:{label}")
+        post_delete.connect(_row_written, sender=model, dispatch_uid=f"read-cache-deleted:{label}")
 
 
 # The versions read by the current HTTP request (None outside requests: every read asks Redis).
@@ -167,68 +183,70 @@ def request_finished(**kwargs) -> None:
     _request_versions.set(None)
 
 
-def _bump(namespaces: Iterable[str]) -> None:
-    for namespace in namespaces:
-        key = _version_key(namespace)
+def changed(*models: type[Model]) -> None:
+    """Make the reads that depend on these models recompute, once the current transaction commits.
+
+    Called by the signals of a row saved or deleted, and by the services after a bulk write.
+    """
+    labels = {model._meta.label_lower for model in models}
+    transaction.on_commit(lambda: _bump_versions(labels))
+
+
+def _bump_versions(labels: set[str]) -> None:
+    """In Redis; where Redis does not answer, in the database, which every process reads within
+    READ_CACHE_BUMPS_CHECK_SECONDS."""
+    request_versions = _request_versions.get()
+    if request_versions:
+        request_versions.clear()
+    if state.usable():
+        try:
+            _bump(labels)
+            return
+        except CACHE_ERRORS as error:
+            state.failed(error)
+    try:
+        database_bumps.bump(labels)
+    except DatabaseError:
+        logger.exception(
+            "bump of %s lost: other processes may serve reads older than this write for up to "
+            "READ_CACHE_TTL_SECONDS",
+            ", ".join(sorted(labels)),
+        )
+
+
+def _bump(labels: Iterable[str]) -> None:
+    for label in labels:
+        key = _version_key(label)
         try:
             cache.incr(key)
         except ValueError:  # no version yet (or it was evicted): any new number will do
             cache.add(key, time.time_ns(), timeout=None)
 
 
-def invalidate(*namespaces: str) -> None:
-    """Make the next read of these namespaces recompute, once the current transaction commits.
-
-    In Redis; where Redis does not answer, in the database, which every process reads within
-    READ_CACHE_BUMPS_CHECK_SECONDS.
-    """
-
-    def bump():
-        request_versions = _request_versions.get()
-        if request_versions:
-            request_versions.clear()
-        if state.usable():
-            try:
-                _bump(namespaces)
-                return
-            except CACHE_ERRORS as error:
-                state.failed(error)
-        try:
-            database_bumps.bump(namespaces)
-        except DatabaseError:
-            logger.exception(
-                "bump of %s lost: other processes may serve reads older than this write for up to "
-                "READ_CACHE_TTL_SECONDS",
-                ", ".join(namespaces),
-            )
-
-    transaction.on_commit(bump)
-
-
-def _read_versions(namespaces: Iterable[str], *, prefetch: Iterable[str] = ()) -> dict[str, str]:
-    """The current versions of `namespaces` (created where missing) and of those of `prefetch` that
+def _read_versions(labels: Iterable[str], *, prefetch: Iterable[str] = ()) -> dict[str, str]:
+    """The current versions of `labels` (created where missing) and of those of `prefetch` that
     exist, in one round trip to Redis; each with its count of bumps in the database."""
-    keys = {namespace: _version_key(namespace) for namespace in (*namespaces, *prefetch)}
+    keys = {label: _version_key(label) for label in (*labels, *prefetch)}
     found = cache.get_many(list(keys.values()))
-    versions = {namespace: found[key] for namespace, key in keys.items() if key in found}
-    for namespace in namespaces:
-        if namespace not in versions:
-            key = keys[namespace]
+    versions = {label: found[key] for label, key in keys.items() if key in found}
+    for label in labels:
+        if label not in versions:
+            key = keys[label]
             cache.add(key, time.time_ns(), timeout=None)
-            versions[namespace] = cache.get(key)
+            versions[label] = cache.get(key)
     bumps = database_bumps.current()
-    return {namespace: f"{version}+{bumps.get(namespace, 0)}" for namespace, version in versions.items()}
+    return {label: f"{version}+{bumps.get(label, 0)}" for label, version in versions.items()}
 
 
-def _versions(namespaces: tuple[str, ...]) -> str:
+def _versions(labels: tuple[str, ...]) -> str:
     request_versions = _request_versions.get()
     if request_versions is None:
-        versions = _read_versions(namespaces)
+        versions = _read_versions(labels)
     else:
-        if not request_versions.keys() >= set(namespaces):
-            request_versions.update(_read_versions(namespaces, prefetch=NAMESPACES))
+        if not request_versions.keys() >= set(labels):
+            request_versions.update(_read_versions(labels, prefetch=_watched))
         versions = request_versions
-    return ".".join(versions[namespace] for namespace in namespaces)
+    return ".".join(versions[label] for label in labels)
 
 
 def encode(data) -> CachedJSON:
@@ -236,19 +254,34 @@ def encode(data) -> CachedJSON:
     return CachedJSON(body=body, etag=f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"')
 
 
-def cached_json(*, namespaces: tuple[str, ...], key: str, compute: Callable[[], object]) -> CachedJSON:
-    """`compute()` encoded as JSON, from the cache while none of `namespaces` changed.
+class CachedRead:
+    """A read kept in the cache until one of the models it depends on changes.
 
-    An entry is stored with the versions read before it was computed and served only while they
-    are still the current ones.
+    Declared once, where the read is written (the apps' selectors, which store_infra's app imports
+    at start-up so that every process bumps what they depend on): `get(key, compute)` answers
+    `compute()` encoded as JSON, from the cache while none of `depends_on` changed; `key` tells its
+    entries apart (a page, a filter).
     """
-    read_name = key.partition(":")[0]
+
+    def __init__(self, name: str, *, depends_on: Iterable[type[Model]]):
+        self.name = name
+        self.labels = tuple(sorted(model._meta.label_lower for model in depends_on))
+        for model in depends_on:
+            _watch(model)
+
+    def get(self, key: str, compute: Callable[[], object]) -> CachedJSON:
+        return _cached(self.name, self.labels, key, compute)
+
+
+def _cached(read_name: str, labels: tuple[str, ...], key: str, compute: Callable[[], object]) -> CachedJSON:
+    """An entry is stored with the versions read before it was computed and served only while they
+    are still the current ones."""
     if not settings.READ_CACHE_ENABLED or not state.usable():
         READ_CACHE_MISSES.labels(read_name).inc()
         return encode(compute())
-    entry_key = f"read:{key}"
+    entry_key = f"read:{read_name}:{key}"
     try:
-        versions = _versions(namespaces)
+        versions = _versions(labels)
         local = local_copies.get(entry_key, versions)
         if local is not None:
             READ_CACHE_HITS.labels(read_name).inc()

@@ -7,7 +7,7 @@ from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.http import parse_etags
 from rest_framework.response import Response
 
-from .cache import CachedJSON, cached_json
+from .cache import CachedJSON, CachedRead
 
 
 def cached_json_response(request, result: CachedJSON):
@@ -24,16 +24,14 @@ def cached_json_response(request, result: CachedJSON):
     return HttpResponse(result.body, content_type="application/json", headers=headers)
 
 
-def cached_read(request, *, name: str, namespaces: tuple[str, ...], read: Callable[[], Response]):
+def cached_answer(request, cached: CachedRead, read: Callable[[], Response], *, reader: str = ""):
     """A DRF read's answer (`read()`: the view's own list or retrieve) from the read cache while none
-    of `namespaces` changed: for JSON clients, once authenticated, allowed and throttled like any
-    request. The entry is keyed by the whole address (host, path, query string: its page links are
-    absolute) and, through `name`, by whatever else changes the answer (the customer whose orders it
-    lists). An error (404, a bad filter) is answered as usual and not cached. The browsable API
-    renders its page from `read()` itself."""
+    of the models `cached` depends on changed: for JSON clients, once authenticated, allowed and
+    throttled like any request. The entry is keyed by the whole address (host, path, query string:
+    its page links are absolute) and by `reader` when the answer also depends on who asks (the
+    customer whose orders it lists). An error (404, a bad filter) is answered as usual and not
+    cached. The browsable API renders its page from `read()` itself."""
     if request.accepted_renderer.format != "json":
         return read()
     address = hashlib.blake2b(request.build_absolute_uri().encode(), digest_size=16).hexdigest()
-    return cached_json_response(
-        request, cached_json(namespaces=namespaces, key=f"{name}:{address}", compute=lambda: read().data)
-    )
+    return cached_json_response(request, cached.get(f"{reader}:{address}", compute=lambda: read().data))

@@ -60,20 +60,21 @@ class Counter(models.Model):
 
 
 class CacheBump(Counter):
-    """Bumps of a read-cache namespace made by a process that could not reach Redis (store_infra.cache).
+    """Bumps of a model's read-cache version made by a process that could not reach Redis
+    (store_infra.cache).
 
     Every process reads these counts at most every READ_CACHE_BUMPS_CHECK_SECONDS and serves an
     entry only while they are as when it was stored: a write made where Redis was unreachable still
     reaches every replica's reads.
     """
 
-    namespace = models.CharField(max_length=32, primary_key=True)
+    model = models.CharField(max_length=100, primary_key=True, help_text="The model's label: stocks.stock.")
 
     class Meta:
         db_table = "core_cachebump"
 
     def __str__(self) -> str:
-        return f"{self.namespace}: {self.count}"
+        return f"{self.model}: {self.count}"
 
 
 class ThrottleCounter(Counter):

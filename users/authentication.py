@@ -1,9 +1,9 @@
 """Token authentication whose warm path touches no database.
 
 DRF's TokenAuthentication reads the token and its user from the database on every request, about
-half the cost of a cached API read. Here the user's fields are a versioned read cache entry (the
-"auth" namespace of store_infra.cache), bumped after commit whenever a user changes or a token is deleted,
-so a deactivated user or a revoked token is refused at the very next request.
+half the cost of a cached API read. Here the user's fields are a read cache entry
+(users.selectors.TOKEN_USERS), recomputed once any user or token changes, so a deactivated user or a
+revoked token is refused at the very next request.
 """
 
 import hashlib
@@ -12,9 +12,8 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
-from store_infra.cache import AUTH, cached_json
-
 from .models import User
+from .selectors import TOKEN_USERS
 
 CACHED_FIELDS = ("id", "username", "email", "first_name", "last_name", "role", "is_active")
 
@@ -29,8 +28,8 @@ def _token_user(key: str) -> dict:
 
 class CachedTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, key):
-        entry = f"token:{hashlib.blake2b(key.encode(), digest_size=16).hexdigest()}"
-        fields = cached_json(namespaces=(AUTH,), key=entry, compute=lambda: _token_user(key)).data
+        entry = hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+        fields = TOKEN_USERS.get(entry, compute=lambda: _token_user(key)).data
         if not fields["is_active"]:
             raise AuthenticationFailed("User inactive or deleted.")
         return _user_from(fields), key

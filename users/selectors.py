@@ -1,6 +1,12 @@
 from django.db.models import QuerySet
+from rest_framework.authtoken.models import Token
+
+from store_infra.cache import CachedRead
 
 from .models import Role, User
+
+# The user behind a token (users.authentication), until the user or a token changes.
+TOKEN_USERS = CachedRead("token", depends_on=(User, Token))
 
 
 def user_list(*, actor: User) -> QuerySet[User]:

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from core.db import bulk_insert
-from store_infra.cache import AUTH, SALES, invalidate
+from store_infra.cache import changed
 
 from .errors import CannotDeleteSelf, RoleNotAllowed, UserInUse
 from .models import Role, User
@@ -86,7 +86,9 @@ def user_create_many(*, actor: User, users: Sequence[Mapping]) -> list[User]:
             errors[field] = [f"Already taken: {', '.join(sorted(taken))}."]
     if errors:
         raise ValidationError(errors)
-    return bulk_insert(User, rows)
+    created = bulk_insert(User, rows)
+    changed(User)
+    return created
 
 
 @transaction.atomic
@@ -104,7 +106,6 @@ def user_update(*, actor: User, user: User, password: str | None = None, **chang
         _set_password(user, password)
     user.full_clean()
     user.save()
-    invalidate(SALES, AUTH)  # reports show names; authentication caches the user
     return user
 
 
@@ -116,4 +117,3 @@ def user_delete(*, actor: User, user: User) -> None:
     if user.orders.exists():
         raise UserInUse()
     user.delete()
-    invalidate(SALES, AUTH)

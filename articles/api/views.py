@@ -1,7 +1,6 @@
 from rest_framework import viewsets
 
-from store_infra.cache import STOCK
-from store_infra.http import cached_read
+from store_infra.http import cached_answer
 from users.permissions import STAFF, STOCK_READERS, ActionRoles
 
 from .. import selectors, services
@@ -31,17 +30,15 @@ class ArticleViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         return selectors.article_list()
 
-    # Reads from the read cache until an article or a stock level changes (an article shows its
-    # quantity): the catalogue is read far more often than it changes.
+    # From the read cache until an article or a stock level changes (an article shows its quantity):
+    # the catalogue is read far more often than it changes.
     def list(self, request, *args, **kwargs):
         read = super().list
-        return cached_read(request, name="article-list", namespaces=(STOCK,), read=lambda: read(request))
+        return cached_answer(request, selectors.ARTICLE_PAGES, lambda: read(request))
 
     def retrieve(self, request, *args, **kwargs):
         read = super().retrieve
-        return cached_read(
-            request, name="article", namespaces=(STOCK,), read=lambda: read(request, *args, **kwargs)
-        )
+        return cached_answer(request, selectors.ARTICLE_PAGES, lambda: read(request, *args, **kwargs))
 
     def perform_create(self, serializer):
         serializer.instance = services.article_create(**serializer.validated_data)

@@ -7,8 +7,7 @@ from core.idempotency_keys import HEADER, IdempotencyKeyReused, InvalidIdempoten
 from core.idempotency_keys import HEADER_SCHEMA as IDEMPOTENCY_HEADER_SCHEMA
 from core.parsers import JSON_OR_FORM
 from stocks.errors import InsufficientStock, StockLimitExceeded
-from store_infra.cache import SALES
-from store_infra.http import cached_read
+from store_infra.http import cached_answer
 from store_infra.idempotency import IdempotentCall
 from users.models import Role
 from users.permissions import STAFF, ActionRoles
@@ -80,9 +79,7 @@ class OrderViewSet(
         """Orders, newest first (a customer's own only), from the read cache until an order changes."""
         read = super().list
         reader = f"customer-{request.user.pk}" if request.user.role == Role.CUSTOMER else "staff"
-        return cached_read(
-            request, name=f"order-list:{reader}", namespaces=(SALES,), read=lambda: read(request)
-        )
+        return cached_answer(request, selectors.ORDER_PAGES, lambda: read(request), reader=reader)
 
     def get_serializer_class(self):
         """The order's own input for creation, so that the browsable API's form and OPTIONS describe

@@ -27,7 +27,6 @@ from stocks.models import Stock
 from stocks.selectors import REPORT_PAGE_SIZE
 from stocks.services import stock_adjust, stock_restock, stock_restock_many, stock_set_limits
 from store_infra import cache as read_cache
-from store_infra.cache import SALES, STOCK
 from users.models import Role
 from users.tests.factories import UserFactory
 
@@ -435,7 +434,7 @@ def test_with_concurrent_writers_every_read_shows_at_least_every_write_that_retu
 
 
 def versions() -> tuple:
-    return tuple(cache.get(read_cache._version_key(namespace)) for namespace in (STOCK, SALES))
+    return tuple(cache.get(read_cache._version_key(label)) for label in ("stocks.stock", "orders.order"))
 
 
 def cached_body(client) -> tuple[int, bytes]:

@@ -4,15 +4,26 @@ import time
 from decimal import Decimal
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django.test import override_settings
+from django.utils import timezone
 from prometheus_client import REGISTRY
+from rest_framework.authtoken.models import Token
 
+from articles.models import Article
+from articles.tests.factories import ArticleFactory
 from core.tests.redis_server import DEAD_REDIS
+from orders.models import Order, OrderLine
+from stocks.models import Stock
 from store_infra import cache as read_cache
-from store_infra.cache import SALES, STOCK, cached_json, encode, invalidate
+from store_infra.cache import CachedRead, changed, encode
 from store_infra.models import CacheBump
+from users.models import User
+
+STOCK_LABEL = Stock._meta.label_lower
 
 
 class Source:
@@ -27,21 +38,21 @@ class Source:
         return {"value": self.value}
 
 
-def read(source: Source, *, namespaces=(STOCK,), key: str = "unit") -> dict:
-    return cached_json(namespaces=namespaces, key=key, compute=source).data
+def read(source: Source, *, depends_on=(Stock,), name: str = "unit", key: str = "1") -> dict:
+    return CachedRead(name, depends_on=depends_on).get(key, source).data
 
 
-def version(namespace: str):
-    return cache.get(read_cache._version_key(namespace))
+def version(model):
+    return cache.get(read_cache._version_key(model._meta.label_lower))
 
 
 @pytest.fixture
 def bump_now(django_capture_on_commit_callbacks):
-    """Returns invalidate() as a committed write does it: the bump runs as its transaction commits."""
+    """Returns changed() as a committed write calls it: the bump runs as its transaction commits."""
 
-    def bump(*namespaces):
+    def bump(*models):
         with django_capture_on_commit_callbacks(execute=True):
-            invalidate(*namespaces)
+            changed(*models)
 
     return bump
 
@@ -64,70 +75,70 @@ def test_a_read_is_computed_once_then_served_from_the_cache():
     assert source.runs == 1
 
 
-def test_the_first_version_of_a_namespace_comes_from_the_clock():
+def test_the_first_version_of_a_model_comes_from_the_clock():
     before = time.time_ns()
     read(Source(1))
     after = time.time_ns()
-    assert before <= version(STOCK) <= after
-    assert version(SALES) is None  # created only when a read needs it
+    assert before <= version(Stock) <= after
+    assert version(Order) is None  # created only when a read needs it
 
 
 @pytest.mark.django_db
 def test_a_bump_makes_the_next_read_recompute(bump_now):
     source = Source(1)
     read(source)
-    first = version(STOCK)
+    first = version(Stock)
     source.value = 2
-    bump_now(STOCK)
-    assert version(STOCK) == first + 1
+    bump_now(Stock)
+    assert version(Stock) == first + 1
     assert read(source) == {"value": 2}
     assert read(source) == {"value": 2}
     assert source.runs == 2
 
 
 @pytest.mark.django_db
-def test_a_bump_leaves_the_other_namespaces_cached(bump_now):
+def test_a_bump_leaves_the_reads_of_other_models_cached(bump_now):
     stock, sales = Source("stock"), Source("sales")
-    read(stock, namespaces=(STOCK,), key="a")
-    read(sales, namespaces=(SALES,), key="b")
-    bump_now(STOCK)
-    read(stock, namespaces=(STOCK,), key="a")
-    read(sales, namespaces=(SALES,), key="b")
+    read(stock, depends_on=(Stock,), key="a")
+    read(sales, depends_on=(Order,), key="b")
+    bump_now(Stock)
+    read(stock, depends_on=(Stock,), key="a")
+    read(sales, depends_on=(Order,), key="b")
     assert (stock.runs, sales.runs) == (2, 1)
 
 
 @pytest.mark.django_db
-def test_a_read_over_two_namespaces_is_recomputed_when_either_is_bumped(bump_now):
+def test_a_read_of_two_models_is_recomputed_when_either_changes(bump_now):
     source = Source(1)
-    read(source, namespaces=(STOCK, SALES))
-    bump_now(SALES)
-    read(source, namespaces=(STOCK, SALES))
-    bump_now(STOCK)
-    read(source, namespaces=(STOCK, SALES))
+    read(source, depends_on=(Stock, Order))
+    bump_now(Order)
+    read(source, depends_on=(Stock, Order))
+    bump_now(Stock)
+    read(source, depends_on=(Stock, Order))
     assert source.runs == 3
 
 
 def test_entries_cached_under_an_evicted_version_are_never_served_again():
     source = Source("old")
     read(source)
-    old_version = version(STOCK)
-    cache.delete(read_cache._version_key(STOCK))  # evicted (or expired) while its entries remain
-    assert cache.get("read:unit")[0] == f"{old_version}+0"
+    old_version = version(Stock)
+    cache.delete(read_cache._version_key(STOCK_LABEL))  # evicted (or expired) while its entries remain
+    assert cache.get("read:unit:1")[0] == f"{old_version}+0"
 
     source.value = "new"
     assert read(source) == {"value": "new"}
-    assert version(STOCK) > old_version
+    assert version(Stock) > old_version
 
 
 @pytest.mark.django_db
 def test_a_bump_of_an_evicted_version_starts_again_from_the_clock_above_the_old_one(bump_now):
     source = Source("old")
     read(source)
-    old_version = version(STOCK)
-    cache.delete(read_cache._version_key(STOCK))
+    old_version = version(Stock)
+    cache.delete(read_cache._version_key(STOCK_LABEL))
     source.value = "new"
-    bump_now(STOCK)
-    assert version(STOCK) > old_version
+    bump_now(Stock)
+    assert version(Stock) > old_version
     assert read(source) == {"value": "new"}
 
 
@@ -143,30 +154,30 @@ def test_a_flushed_cache_recomputes_every_read():
 
 
 @pytest.mark.django_db
-def test_invalidate_waits_for_the_commit_of_its_transaction(django_capture_on_commit_callbacks):
+def test_a_change_is_bumped_once_its_transaction_commits(django_capture_on_commit_callbacks):
     source = Source(1)
     read(source)
-    first = version(STOCK)
+    first = version(Stock)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        invalidate(STOCK)
-    assert version(STOCK) == first
+        changed(Stock)
+    assert version(Stock) == first
     assert len(callbacks) == 1
 
     callbacks[0]()
-    assert version(STOCK) == first + 1
+    assert version(Stock) == first + 1
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_reader_inside_the_writing_transaction_still_gets_the_cached_value_until_it_commits():
     source = Source(1)
     read(source)
-    first = version(STOCK)
+    first = version(Stock)
     with transaction.atomic():
-        invalidate(STOCK)
+        changed(Stock)
         source.value = 2
-        assert version(STOCK) == first
+        assert version(Stock) == first
         assert read(source) == {"value": 1}
-    assert version(STOCK) == first + 1
+    assert version(Stock) == first + 1
     assert read(source) == {"value": 2}
 
 
@@ -174,12 +185,12 @@ def test_a_reader_inside_the_writing_transaction_still_gets_the_cached_value_unt
 def test_a_rolled_back_transaction_bumps_nothing():
     source = Source(1)
     read(source)
-    first = version(STOCK)
+    first = version(Stock)
     with pytest.raises(RuntimeError), transaction.atomic():
-        invalidate(STOCK, SALES)
+        changed(Stock, Order)
         raise RuntimeError("refused")
-    assert version(STOCK) == first
-    assert version(SALES) is None
+    assert version(Stock) == first
+    assert version(Order) is None
     read(source)
     assert source.runs == 1
 
@@ -187,19 +198,59 @@ def test_a_rolled_back_transaction_bumps_nothing():
 @pytest.mark.django_db(transaction=True)
 def test_a_rolled_back_savepoint_bumps_nothing_even_when_the_outer_transaction_commits():
     read(Source(1))
-    first = version(STOCK)
+    first = version(Stock)
     with transaction.atomic(), pytest.raises(RuntimeError), transaction.atomic():
-        invalidate(STOCK)
+        changed(Stock)
         raise RuntimeError("refused")
-    assert version(STOCK) == first
+    assert version(Stock) == first
 
 
 @pytest.mark.django_db(transaction=True)
-def test_outside_a_transaction_invalidate_bumps_at_once():
+def test_outside_a_transaction_a_change_is_bumped_at_once():
     read(Source(1))
-    first = version(STOCK)
-    invalidate(STOCK)
-    assert version(STOCK) == first + 1
+    first = version(Stock)
+    changed(Stock)
+    assert version(Stock) == first + 1
+
+
+# --- which writes bump: the models the reads declare ---------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_row_saved_or_deleted_bumps_its_models_version_once_committed(django_capture_on_commit_callbacks):
+    source = Source("before")
+    read(source, depends_on=(Article,))
+    with django_capture_on_commit_callbacks(execute=True):
+        article = ArticleFactory()  # saved by the ORM, no service involved
+        source.value = "saved"
+    assert read(source, depends_on=(Article,)) == {"value": "saved"}
+    with django_capture_on_commit_callbacks(execute=True):
+        article.delete()
+        source.value = "deleted"
+    assert read(source, depends_on=(Article,)) == {"value": "deleted"}
+
+
+@pytest.mark.django_db
+def test_a_write_to_a_model_no_read_depends_on_bumps_nothing(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        Session.objects.create(session_key="k" * 32, session_data="", expire_date=timezone.now())
+    assert callbacks == []
+    assert "sessions.session" not in read_cache._watched
+
+
+def test_every_process_watches_the_models_its_apps_reads_depend_on():
+    """store_infra's app imports every app's selectors at start-up (as for a command that never
+    reads): each model a cached read depends on has its signals connected."""
+    assert {
+        "articles.article",
+        "stocks.stock",
+        "orders.order",
+        "orders.orderline",
+        "users.user",
+        "authtoken.token",
+    } <= read_cache._watched
+    for model in (Article, Stock, Order, OrderLine, User, Token):
+        assert post_save.has_listeners(model) and post_delete.has_listeners(model), model
 
 
 # --- a cache that fails -------------------------------------------------------------------------
@@ -223,8 +274,8 @@ def bumps_checked(settings):
     settings.READ_CACHE_BUMPS_CHECK_SECONDS = 0
 
 
-def database_bumps(namespace: str) -> int:
-    bump = CacheBump.objects.filter(namespace=namespace).first()
+def database_bumps(model) -> int:
+    bump = CacheBump.objects.filter(model=model._meta.label_lower).first()
     return bump.count if bump else 0
 
 
@@ -234,17 +285,17 @@ def test_a_bump_redis_missed_is_made_in_the_database_and_hides_the_entries_cache
 ):
     source = Source("before")
     read(source)
-    first = version(STOCK)
+    first = version(Stock)
 
     with override_settings(CACHES=DEAD_REDIS):
         source.value = "after"
-        bump_now(STOCK)  # committed while Redis does not answer
+        bump_now(Stock)  # committed while Redis does not answer
         assert not read_cache.state.usable()
         assert read(source) == {"value": "after"}  # from the "database" while the cache is skipped
-    assert database_bumps(STOCK) == 1
+    assert database_bumps(Stock) == 1
 
     # Back, still holding the entry cached before the write under a version it never bumped.
-    assert version(STOCK) == first
+    assert version(Stock) == first
     quick_retry()
     runs = source.runs
     assert read(source) == {"value": "after"}
@@ -255,11 +306,11 @@ def test_a_bump_redis_missed_is_made_in_the_database_and_hides_the_entries_cache
 @pytest.mark.django_db
 def test_while_the_cache_is_skipped_a_bump_goes_to_the_database_without_trying_redis(bump_now, bumps_checked):
     read(Source(1))
-    first = version(STOCK)
+    first = version(Stock)
     with override_settings(CACHES=DEAD_REDIS):
         read(Source(1))  # the failure opens the breaker
-    bump_now(STOCK)  # Redis answers again, but the breaker is still open: not tried
-    assert (version(STOCK), database_bumps(STOCK)) == (first, 1)
+    bump_now(Stock)  # Redis answers again, but the breaker is still open: not tried
+    assert (version(Stock), database_bumps(Stock)) == (first, 1)
 
 
 @pytest.mark.django_db
@@ -270,7 +321,7 @@ def test_a_bump_another_process_made_in_the_database_is_seen_once_the_check_inte
     source = Source("before")
     read(source)
     source.value = "after"
-    CacheBump.increment(STOCK)  # as a process that cannot reach Redis does after its write
+    CacheBump.increment(STOCK_LABEL)  # as a process that cannot reach Redis does after its write
 
     time.sleep(0.2)
     assert read(source) == {"value": "after"}
@@ -294,12 +345,12 @@ def test_a_process_serves_its_own_copy_while_the_versions_are_current(bump_now):
     source = Source(1)
     read(source)
     # The entry leaves Redis but the versions stay: the copy this process kept is still current.
-    cache.delete("read:unit")
+    cache.delete("read:unit:1")
     source.value = 2
     assert read(source) == {"value": 1}
     assert source.runs == 1
 
-    bump_now(STOCK)
+    bump_now(Stock)
     assert read(source) == {"value": 2}
 
 
@@ -329,11 +380,11 @@ def test_a_request_reads_the_versions_once_and_sees_its_own_writes(bump_now):
         # Another process commits a write after this request read the versions: this request
         # goes on seeing the caches as they were when it started.
         source.value = 2
-        cache.incr(read_cache._version_key(STOCK))
+        cache.incr(read_cache._version_key(STOCK_LABEL))
         assert read(source) == {"value": 1}
 
         source.value = 3
-        bump_now(STOCK)  # a write of this request, committed
+        bump_now(Stock)  # a write of this request, committed
         assert read(source) == {"value": 3}
     finally:
         read_cache.request_finished()
@@ -350,9 +401,9 @@ def test_hits_and_misses_are_counted_per_read(bump_now):
     hits, misses = counted("hits"), counted("misses")
     source = Source(1)
     for _ in range(3):
-        read(source, key="metered:1")
-    bump_now(STOCK)
-    read(source, key="metered:1")
+        read(source, name="metered")
+    bump_now(Stock)
+    read(source, name="metered")
     assert (counted("hits") - hits, counted("misses") - misses) == (2, 2)
 
 
@@ -370,7 +421,7 @@ def test_the_etag_follows_the_body_and_money_is_encoded_as_exact_strings():
 
 def test_a_cache_hit_returns_the_bytes_and_etag_that_were_stored():
     source = Source(Decimal("1.10"))
-    computed = cached_json(namespaces=(STOCK,), key="unit", compute=source)
-    hit = cached_json(namespaces=(STOCK,), key="unit", compute=source)
+    computed = CachedRead("unit", depends_on=(Stock,)).get("1", source)
+    hit = CachedRead("unit", depends_on=(Stock,)).get("1", source)
     assert (hit.body, hit.etag) == (computed.body, computed.etag)
     assert source.runs == 1
