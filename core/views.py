@@ -1,8 +1,9 @@
-"""The liveness probe, what readiness probes share, and the JSON answers for errors raised outside
-DRF views; for both services (the store's readiness is in store_infra.readiness)."""
+"""The liveness and readiness probes, and the JSON answers for errors raised outside DRF views; for
+both services (each names its readiness checks: the store's are in store_infra.readiness)."""
 
 import logging
 import sys
+from collections.abc import Callable
 
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
@@ -14,6 +15,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from .errors import DATABASE_ERRORS, DATABASE_RETRY_AFTER, database_unavailable_body, error_body
+from .metrics import before_scrape, record_readiness
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +36,28 @@ HealthSerializer = inline_serializer(
 def liveness(request):
     """The process answers; nothing else is checked."""
     return Response({"status": "ok"})
+
+
+def readiness_probe(checks: Callable[[], dict[str, str]]):
+    """The readiness view over a service's `checks` (each "ok" or not), also refreshed into the
+    readiness gauges at every scrape of `/metrics`."""
+    before_scrape(lambda: record_readiness(checks()))
+
+    @extend_schema(responses={200: HealthSerializer, 503: HealthSerializer}, tags=["health"])
+    @api_view(["GET"])
+    @authentication_classes([])
+    @permission_classes([AllowAny])
+    @throttle_classes([])
+    def readiness(request):
+        """503 when the database does not answer; any other check failing only degrades the service
+        (the store's reads then come from the database)."""
+        results = checks()
+        if results["database"] != "ok":
+            return Response({"status": "unavailable", "checks": results}, status=503)
+        healthy = all(result == "ok" for result in results.values())
+        return Response({"status": "ok" if healthy else "degraded", "checks": results})
+
+    return readiness
 
 
 def database_status() -> str:

@@ -18,7 +18,7 @@ api_v1 = [
 urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("health/", core_views.liveness, name="health"),
-    path("health/ready/", views.ReadinessView.as_view(), name="health-ready"),
+    path("health/ready/", views.readiness, name="health-ready"),
 ]
 
 handler400 = core_views.bad_request

@@ -186,10 +186,12 @@ def request_finished(**kwargs) -> None:
 def changed(*models: type[Model]) -> None:
     """Make the reads that depend on these models recompute, once the current transaction commits.
 
-    Called by the signals of a row saved or deleted, and by the services after a bulk write.
+    Called by the signals of a row saved or deleted, and by the services after a bulk write. A model
+    no read depends on has no version to bump.
     """
-    labels = {model._meta.label_lower for model in models}
-    transaction.on_commit(lambda: _bump_versions(labels))
+    labels = {model._meta.label_lower for model in models} & _watched
+    if labels:
+        transaction.on_commit(lambda: _bump_versions(labels))
 
 
 def _bump_versions(labels: set[str]) -> None:
@@ -270,41 +272,37 @@ class CachedRead:
             _watch(model)
 
     def get(self, key: str, compute: Callable[[], object]) -> CachedJSON:
-        return _cached(self.name, self.labels, key, compute)
-
-
-def _cached(read_name: str, labels: tuple[str, ...], key: str, compute: Callable[[], object]) -> CachedJSON:
-    """An entry is stored with the versions read before it was computed and served only while they
-    are still the current ones."""
-    if not settings.READ_CACHE_ENABLED or not state.usable():
-        READ_CACHE_MISSES.labels(read_name).inc()
-        return encode(compute())
-    entry_key = f"read:{read_name}:{key}"
-    try:
-        versions = _versions(labels)
-        local = local_copies.get(entry_key, versions)
-        if local is not None:
-            READ_CACHE_HITS.labels(read_name).inc()
-            return local
-        entry = cache.get(entry_key)
-    except CACHE_ERRORS as error:
-        state.failed(error)
-        READ_CACHE_MISSES.labels(read_name).inc()
-        return encode(compute())
-    if entry is not None and entry[0] == versions:
-        READ_CACHE_HITS.labels(read_name).inc()
-        result = CachedJSON(body=entry[1], etag=entry[2])
-    else:
-        READ_CACHE_MISSES.labels(read_name).inc()
-        result = encode(compute())
+        """An entry is stored with the versions read before it was computed and served only while
+        they are still the current ones."""
+        if not settings.READ_CACHE_ENABLED or not state.usable():
+            READ_CACHE_MISSES.labels(self.name).inc()
+            return encode(compute())
+        entry_key = f"read:{self.name}:{key}"
         try:
-            entry = (versions, result.body, result.etag)
-            cache.set(entry_key, entry, timeout=settings.READ_CACHE_TTL_SECONDS)
+            versions = _versions(self.labels)
+            local = local_copies.get(entry_key, versions)
+            if local is not None:
+                READ_CACHE_HITS.labels(self.name).inc()
+                return local
+            entry = cache.get(entry_key)
         except CACHE_ERRORS as error:
             state.failed(error)
-            return result
-    local_copies.put(entry_key, versions, result)
-    return result
+            READ_CACHE_MISSES.labels(self.name).inc()
+            return encode(compute())
+        if entry is not None and entry[0] == versions:
+            READ_CACHE_HITS.labels(self.name).inc()
+            result = CachedJSON(body=entry[1], etag=entry[2])
+        else:
+            READ_CACHE_MISSES.labels(self.name).inc()
+            result = encode(compute())
+            try:
+                entry = (versions, result.body, result.etag)
+                cache.set(entry_key, entry, timeout=settings.READ_CACHE_TTL_SECONDS)
+            except CACHE_ERRORS as error:
+                state.failed(error)
+                return result
+        local_copies.put(entry_key, versions, result)
+        return result
 
 
 def cache_status() -> str:

@@ -7,8 +7,7 @@ from rest_framework.views import APIView
 from core.idempotency_keys import HEADER as IDEMPOTENCY_HEADER
 from core.idempotency_keys import HEADER_SCHEMA as IDEMPOTENCY_HEADER_SCHEMA
 from core.idempotency_keys import IdempotencyKeyReused, InvalidIdempotencyKey
-from core.metrics import record_readiness
-from core.views import HealthSerializer, database_status
+from core.views import database_status, readiness_probe
 
 from .. import selectors, services
 from ..errors import (
@@ -104,23 +103,4 @@ class PaymentPayView(APIView):
         return Response(PayerPaymentSerializer(payment).data)
 
 
-def readiness_checks() -> dict[str, str]:
-    return {"database": database_status()}
-
-
-def refresh_readiness_gauges() -> None:
-    record_readiness(readiness_checks())
-
-
-@extend_schema(responses={200: HealthSerializer, 503: HealthSerializer}, tags=["health"])
-class ReadinessView(APIView):
-    """503 when the payments database does not answer."""
-
-    authentication_classes = []
-    permission_classes = [AllowAny]
-
-    def get(self, request):
-        checks = readiness_checks()
-        if checks["database"] != "ok":
-            return Response({"status": "unavailable", "checks": checks}, status=503)
-        return Response({"status": "ok", "checks": checks})
+readiness = readiness_probe(lambda: {"database": database_status()})

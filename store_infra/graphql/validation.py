@@ -15,7 +15,6 @@ A refusal costs the parse of a bounded document, not its execution.
 from graphene.validation import depth_limit_validator
 from graphql import (
     FieldNode,
-    FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
     GraphQLList,
@@ -23,6 +22,8 @@ from graphql import (
     GraphQLSyntaxError,
     InlineFragmentNode,
     IntValueNode,
+    KnownFragmentNamesRule,
+    NoFragmentCyclesRule,
     OperationDefinitionNode,
     OperationType,
     SchemaMetaFieldDef,
@@ -32,6 +33,7 @@ from graphql import (
     get_named_type,
     parse,
     specified_rules,
+    validate,
 )
 
 from .pagination import MAX_PAGE_SIZE
@@ -70,13 +72,13 @@ class QueryDepthLimit(depth_limit_validator(MAX_QUERY_DEPTH - 1)):
     graphene counts the fields with fields below them (the last field of a path is not counted):
     MAX_QUERY_DEPTH fields on a path is MAX_QUERY_DEPTH - 1 for it. It follows every fragment spread
     without checking it: an unknown fragment would fail it, and a cycle of fragments would recurse
-    without end, so it runs only on documents without either (the specification's KnownFragmentNames
-    and NoFragmentCycles refuse the others). It measures when the rule is made, reporting through
+    without end, so it runs only on documents that the specification's KnownFragmentNames and
+    NoFragmentCycles rules pass (they refuse the others). It measures when the rule is made, reporting through
     the context.
     """
 
     def __init__(self, context):
-        if not _fragments_sound(context.document):
+        if validate(context.schema, context.document, (KnownFragmentNamesRule, NoFragmentCyclesRule)):
             ValidationRule.__init__(self, context)
             return
         report = context.report_error
@@ -93,52 +95,13 @@ class QueryDepthLimit(depth_limit_validator(MAX_QUERY_DEPTH - 1)):
             del context.report_error
 
 
-def _fragments(document) -> dict[str, FragmentDefinitionNode]:
-    return {
-        definition.name.value: definition
-        for definition in document.definitions
-        if isinstance(definition, FragmentDefinitionNode)
-    }
-
-
-def _spreads(node) -> list[str]:
-    """The fragments a definition's selections spread, directly."""
-    found = []
-    for child in getattr(getattr(node, "selection_set", None), "selections", ()):
-        if isinstance(child, FragmentSpreadNode):
-            found.append(child.name.value)
-        found += _spreads(child)
-    return found
-
-
-def _fragments_sound(document) -> bool:
-    """Every fragment spread is defined, and no fragment spreads itself through others."""
-    fragments = _fragments(document)
-    if any(name not in fragments for definition in document.definitions for name in _spreads(definition)):
-        return False
-    visiting, done = set(), set()
-
-    def acyclic(name: str) -> bool:
-        if name in done:
-            return True
-        if name in visiting:
-            return False
-        visiting.add(name)
-        sound = all(acyclic(spread) for spread in _spreads(fragments[name]))
-        visiting.discard(name)
-        done.add(name)
-        return sound
-
-    return all(acyclic(name) for name in fragments)
-
-
 class QueryCostLimit(ValidationRule):
     """The aliases and the fields an operation would resolve, counted on the schema (see the module)."""
 
     def enter_operation_definition(self, node: OperationDefinitionNode, *_):
         schema = self.context.schema
         root = schema.mutation_type if node.operation == OperationType.MUTATION else schema.query_type
-        counter = _Cost(schema, _fragments(self.context.document))
+        counter = _Cost(schema, self.context.get_fragment)
         cost = counter.of(node.selection_set, root, multiplier=1, depth=0)
         if counter.aliases > MAX_ALIASES:
             self._refuse(
@@ -155,9 +118,9 @@ class QueryCostLimit(ValidationRule):
 
 
 class _Cost:
-    def __init__(self, schema, fragments):
+    def __init__(self, schema, get_fragment):
         self.schema = schema
-        self.fragments = fragments
+        self.get_fragment = get_fragment
         self.aliases = 0
 
     def of(self, selection_set, parent_type, *, multiplier: int, depth: int) -> int:
@@ -176,8 +139,9 @@ class _Cost:
                 condition = selection.type_condition
                 fragment_type = self.schema.get_type(condition.name.value) if condition else parent_type
                 total += self.of(selection.selection_set, fragment_type, multiplier=multiplier, depth=depth)
-            elif isinstance(selection, FragmentSpreadNode) and selection.name.value in self.fragments:
-                fragment = self.fragments[selection.name.value]
+            elif isinstance(selection, FragmentSpreadNode) and (
+                fragment := self.get_fragment(selection.name.value)
+            ):
                 fragment_type = self.schema.get_type(fragment.type_condition.name.value)
                 total += self.of(
                     fragment.selection_set, fragment_type, multiplier=multiplier, depth=depth + 1
