@@ -22,9 +22,9 @@ they commit) are seen by its later reads.
 
 Redis down or slow: reads are computed from the database (the cache is skipped for a short while
 instead of being waited on at every request) and `/health/ready/` reports the cache as degraded.
-A write's bumps then go to the database (store_infra.models.CacheBump), whose counts are part of every
-version: each process reads them at most READ_CACHE_BUMPS_CHECK_SECONDS (1 s) apart, a query of
-three rows, so a write made by a replica that cannot reach Redis is hidden from the others' reads
+A write's bumps then go to the database (store_infra.models.CacheBump), whose counts are part of
+every version: each process reads them at most READ_CACHE_BUMPS_CHECK_SECONDS (1 s) apart, a query
+of a few rows, so a write made by a replica that cannot reach Redis is hidden from the others' reads
 for that long at most, and from its own not at all, including the entries that replica finds in
 Redis once it answers again.
 """
