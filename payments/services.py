@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.db import atomic_with_retry
@@ -56,19 +57,31 @@ def _fingerprint(*, order_id: int, customer_id: int, amount: Decimal, currency: 
 
 
 def _known_answer(*, order_id: int, idempotency_key: str | None, fingerprint: str) -> PaymentRequest | None:
+    """The answer already due, in one query: the payment this Idempotency-Key created (if the body
+    is the same), else the order's live payment; None if there is neither."""
+    due = Q(live_order_id=order_id)
     if idempotency_key is not None:
-        payment = Payment.objects.filter(idempotency_key=idempotency_key).first()
-        if payment is not None:
+        due |= Q(idempotency_key=idempotency_key)
+    # At most one row per unique index.
+    payments = list(Payment.objects.filter(due)[:2])
+    for payment in payments:
+        if idempotency_key is not None and payment.idempotency_key == idempotency_key:
             if payment.request_fingerprint != fingerprint:
                 raise IdempotencyKeyReused()
             return PaymentRequest(payment=payment, created=True, replayed=True)
-    live = Payment.objects.filter(live_order_id=order_id).first()
-    if live is not None:
-        return PaymentRequest(payment=live, created=False, replayed=False)
+    for payment in payments:
+        if payment.live_order_id == order_id:
+            return PaymentRequest(payment=payment, created=False, replayed=False)
     return None
 
 
 @atomic_with_retry
+def _payment_insert(**fields) -> Payment:
+    payment = Payment.objects.create(**fields)
+    _record_event(payment)
+    return payment
+
+
 def payment_create(
     *,
     order_id: int,
@@ -81,7 +94,9 @@ def payment_create(
     has a live (pending or paid) payment: that one is answered instead.
 
     The same Idempotency-Key with another body is refused (422). Twins racing for the same key or
-    order meet on the unique indexes; the loser answers with the winner's payment.
+    order meet on the unique indexes; the loser answers with the winner's payment. The answer due is
+    looked for before the transaction, which only inserts: read committed would show the same rows
+    inside it, and the indexes, not the read, decide a race.
     """
     idempotency_key = checked_key(idempotency_key)
     if amount <= 0:
@@ -91,20 +106,18 @@ def payment_create(
     if known is not None:
         return known
     try:
-        with transaction.atomic():
-            payment = Payment.objects.create(
-                order_id=order_id,
-                customer_id=customer_id,
-                amount=amount,
-                currency=currency,
-                live_order_id=order_id,
-                idempotency_key=idempotency_key,
-                request_fingerprint=fingerprint,
-            )
-            _record_event(payment)
+        payment = _payment_insert(
+            order_id=order_id,
+            customer_id=customer_id,
+            amount=amount,
+            currency=currency,
+            live_order_id=order_id,
+            idempotency_key=idempotency_key,
+            request_fingerprint=fingerprint,
+        )
     except IntegrityError:
         # A twin committed the same key or a live payment for the same order while we waited on
-        # the index lock; read committed lets us see it now.
+        # the index lock; our transaction is rolled back, and the twin's row is visible now.
         known = _known_answer(order_id=order_id, idempotency_key=idempotency_key, fingerprint=fingerprint)
         if known is None:
             raise ServiceBusy() from None

@@ -6,6 +6,7 @@ import pytest
 from django.apps import apps
 from django.conf import settings as django_settings
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from payments.errors import CardDeclined
@@ -131,6 +132,21 @@ def test_another_create_for_the_same_order_answers_its_live_payment_with_200(ser
         response = create(service_client, key=key)
         assert response.status_code == 200
         assert response.json() == first
+
+
+# The answer already due looked for, then BEGIN, the payment, its event, COMMIT.
+MAX_STATEMENTS_PER_CREATE = 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_payment_costs_at_most_5_sql_statements_and_no_savepoint(service_client):
+    """As the store's order placing calls it: one read for the payment already due (its key's, or
+    the order's live one), then the payment and its event in a transaction of their own."""
+    with CaptureQueriesContext(connection) as captured:
+        assert create(service_client).status_code == 201
+    statements = [statement["sql"] for statement in captured.captured_queries]
+    assert len(statements) <= MAX_STATEMENTS_PER_CREATE, "\n".join(statements)
+    assert not any("SAVEPOINT" in statement for statement in statements)
 
 
 @pytest.mark.parametrize(
