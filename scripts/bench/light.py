@@ -1,7 +1,8 @@
 """`make bench` with a light client: wrk (C, an event loop per thread, little CPU per request) on
 the requests issue 15 sets targets for, judged as ratios to `/health/` in the same run, and the
-gateway's own cost: a few of the same requests straight to the store and through KrakenD, in
-interleaved rounds.
+gateway's own cost: a few of the same requests straight to the store and through KrakenD. Each
+round runs every request once, `/health/` first: the machine's speed drifts over minutes, and both
+sides of a ratio must see the same drift.
 
     .venv/bin/python -m scripts.bench.light [--seconds 8] [--rounds 3] [--scale] [--output docs/benchmarks.md]
 
@@ -114,7 +115,7 @@ def requests(token: str, articles: list[int], report_etag: str) -> list[Request]
 
 
 def _report_etag(stack: Stack, token: str) -> str:
-    """The stock report's ETag now (the orders come last, so that it holds until then)."""
+    """The stock report's ETag now (a round's orders come last, so that it holds until then)."""
     report = urllib.request.Request(
         f"http://127.0.0.1:{stack.ports.store}/api/v1/reports/stock/",
         headers={"Authorization": f"Token {token}"},
@@ -209,18 +210,19 @@ def measure(seconds: float, rounds: int, *, scaled: bool = False) -> Measured:
         token = stack.token("clerk")
         articles = _stocked_articles(stack, token)
         last_order = store_state(stack.store_env(ports.store), "last-order")["id"]
-        for request in requests(token, articles, _report_etag(stack, token)):
-            request_ways = [way for way in request.ways if way in ways]
-            results[request.name] = {way: [] for way in request_ways}
-            urls = {
-                "direct": f"http://127.0.0.1:{ports.store}{request.direct}",
-                "gateway": f"{stack.gateway_url}{request.gateway}",
-            }
-            for round_number in range(1, rounds + 1):
-                for way in request_ways:
+        # Every request in every round, /health/ first: the machine's speed drifts over minutes, and
+        # a ratio is only fair between figures taken close together. The report's ETag is read again
+        # each round: the orders at its end change the report.
+        for round_number in range(1, rounds + 1):
+            for request in requests(token, articles, _report_etag(stack, token)):
+                urls = {
+                    "direct": f"http://127.0.0.1:{ports.store}{request.direct}",
+                    "gateway": f"{stack.gateway_url}{request.gateway}",
+                }
+                for way in (way for way in request.ways if way in ways):
                     print(f"bench: {request.name}, {way}, round {round_number} of {rounds}", flush=True)
                     result = wrk(urls[way], request.script, seconds)
-                    results[request.name][way].append(
+                    results.setdefault(request.name, {}).setdefault(way, []).append(
                         dataclasses.replace(result, store_rss_mib=_store_rss_mib(stack))
                     )
         rate = median(results["order creation"]["direct"]) / 2
@@ -255,7 +257,8 @@ def section(text: str, judged: list[str], options: argparse.Namespace) -> tuple[
         "",
         f"- Machine: {report.machine()}",
         f"- Command: `{command}`",
-        f"- Client: wrk, {THREADS} threads, {CONNECTIONS} connections; rounds interleaved, direct first; "
+        f"- Client: wrk, {THREADS} threads, {CONNECTIONS} connections; every request in each round "
+        "(`/health/` first, the orders last), direct then through the gateway; "
         "then orders offered open-loop at half the closed-loop rate (scripts/bench/open_loop.py, latency "
         "counted from each order's due time)",
         f"- Servers: `make stack`'s topology, 2 store replicas on one port ({workers} gunicorn worker(s) "
