@@ -128,14 +128,18 @@ def wrk(url: str, script: str, seconds: float) -> Result:
     lua = STATE_DIR / "wrk.lua"
     lua.write_text(script or "-- plain GETs\n")
     command = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds:g}s", "--latency", "-s", str(lua), url]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return parsed(subprocess.run(command, capture_output=True, text=True, check=True).stdout, url)
+
+
+def parsed(output: str, url: str) -> Result:
+    """wrk's `--latency` report as a Result."""
 
     def count(pattern: str) -> int:
         found = re.search(pattern, output)
         return sum(map(int, found.groups())) if found else 0
 
     def milliseconds(percent: str) -> float:
-        found = re.search(rf"^\s+{percent}%\s+([\d.]+)(us|ms|s|m)$", output, re.MULTILINE)
+        found = re.search(rf"^\s+{percent}%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
         if found is None:
             raise SystemExit(f"bench: wrk gave no {percent}% latency for {url}:\n{output}")
         return float(found[1]) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[found[2]]

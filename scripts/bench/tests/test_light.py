@@ -1,6 +1,6 @@
 """How the light client's runs are judged (scripts/bench/light.py): memory and growth verdicts."""
 
-from scripts.bench.light import kept_server_ports
+from scripts.bench.light import kept_server_ports, parsed
 from scripts.bench.light_judging import GROWING, Measured, Result, _memory_growth, growth_verdicts
 from scripts.bench.open_loop import OpenLoopResult
 
@@ -49,3 +49,29 @@ def test_a_kept_state_folder_gets_its_servers_ports_back_so_its_data_is_found_ag
     servers = ("store_db", "payments_db", "redis")
     assert [getattr(again, name) for name in servers] == [getattr(first, name) for name in servers]
     assert len(set(first.all())) == len(first.all())
+
+
+# wrk's report of a round whose slowest answers took seconds ("1.17s " ends with a space).
+WRK_OUTPUT = """Running 8s test @ http://127.0.0.1:35093/api/v1/orders/
+  2 threads and 16 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   102.09ms  247.50ms   1.31s    90.45%
+    Req/Sec   394.58    127.62   707.00     64.49%
+  Latency Distribution
+     50%   19.64ms
+     75%   30.88ms
+     90%  310.77ms
+     99%    1.17s\x20
+  5436 requests in 8.03s, 51.40MB read
+  Non-2xx or 3xx responses: 3
+Requests/sec:    676.99
+Transfer/sec:      6.40MB
+"""
+
+
+def test_wrk_latencies_are_read_in_any_unit_it_prints():
+    result = parsed(WRK_OUTPUT, "http://127.0.0.1:35093/api/v1/orders/")
+
+    assert (result.p50_ms, result.p99_ms) == (19.64, 1170.0)
+    assert (result.requests_per_second, result.non_2xx, result.socket_errors) == (676.99, 3, 0)
+    assert round(result.bytes_per_answer) == round(6.40 * 2**20 / 676.99)
