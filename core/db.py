@@ -76,6 +76,24 @@ def atomic_with_retry(func):
     return wrapper
 
 
+@contextmanager
+def consistent_snapshot() -> Iterator[None]:
+    """A transaction whose reads all see the database as it was at the first of them.
+
+    The connections run READ COMMITTED (each statement sees the latest commits); MariaDB is told
+    REPEATABLE READ for this one transaction. SQLite's transactions always read one snapshot.
+    Inside a transaction already, the reads keep that transaction's isolation.
+    """
+    if connection.in_atomic_block:
+        yield
+        return
+    if connection.vendor == "mysql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    with transaction.atomic():
+        yield
+
+
 def bulk_insert(model: type[Model], rows: Sequence[Model]) -> list[Model]:
     """New rows of `model`, each left with its id: in one INSERT where the database says the ids back.
 

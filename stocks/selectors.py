@@ -16,12 +16,12 @@ from django.db.models import (
     Sum,
     Value,
     When,
-    Window,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from articles.models import Article
+from core.db import consistent_snapshot
 from core.errors import DomainError, NotFound
 from core.text import clean_text
 from store_infra.cache import CachedJSON, CachedRead
@@ -93,7 +93,6 @@ def _report_rows(*, search: str = "", is_low: bool | None = None, is_active: boo
     return rows
 
 
-TOTALS = ("articles", "units", "stock_value", "low_stock")
 # A page of the report: its size never grows with the catalogue, its totals cover every row.
 REPORT_PAGE_SIZE = 100
 REPORT_MAX_PAGE_SIZE = 1000
@@ -101,38 +100,37 @@ REPORT_MAX_PAGE = 1_000_000  # far past any catalogue, but an offset the databas
 
 
 def _stock_report(*, page: int, page_size: int, **filters) -> dict:
-    """One page of rows and the totals of all of them from one statement: the database sums the
-    window before it cuts the page (window functions), and a second query could count a write
-    committed in between, so that the totals would not add up the rows they are shown with."""
-    rows = _report_rows(**filters).annotate(
-        total_articles=Window(Count("id")),
-        total_units=Window(Sum("quantity")),
-        total_stock_value=Window(Sum("value"), output_field=MONEY),
-        total_low_stock=Window(Sum(Case(When(is_low=True, then=Value(1)), default=Value(0)))),
-    )
+    """One page of rows and the totals of all of them, read from one snapshot: a write committed
+    between the two reads would otherwise leave totals that do not add up the rows shown with them.
+    (One statement with window functions gave that too, but MariaDB then sorts every row with its
+    window sums before it cuts the page: 0.9 s for 100,000 articles, against 0.15 s for both reads.)"""
+    rows = _report_rows(**filters)
     start = (page - 1) * page_size
-    articles = list(
-        rows.order_by("id").values(
-            "article_id",
-            "sku",
-            "name",
-            "unit_price",
-            "quantity",
-            "value",
-            "min_quantity",
-            "max_quantity",
-            "is_low",
-            *(f"total_{name}" for name in TOTALS),
-        )[start : start + page_size]
-    )
+    with consistent_snapshot():
+        totals = rows.aggregate(
+            articles=Count("id"),
+            units=Coalesce(Sum("quantity"), 0),
+            stock_value=Coalesce(Sum("value"), Value(0), output_field=MONEY),
+            low_stock=Coalesce(Sum(Case(When(is_low=True, then=Value(1)), default=Value(0))), 0),
+        )
+        articles = list(
+            rows.order_by("id").values(
+                "article_id",
+                "sku",
+                "name",
+                "unit_price",
+                "quantity",
+                "value",
+                "min_quantity",
+                "max_quantity",
+                "is_low",
+            )[start : start + page_size]
+        )
     if not articles and page > 1:
         raise NotFound(f"The report has no page {page}; page 1 says how many it has.")
-    totals = {name: articles[0][f"total_{name}"] if articles else 0 for name in TOTALS}
     # SQLite hands back products of decimals with as many places as it likes; money has two.
     totals["stock_value"] = Decimal(totals["stock_value"]).quantize(CENT)
     for article in articles:
-        for name in TOTALS:
-            del article[f"total_{name}"]
         article["is_low"] = bool(article["is_low"])
         article["value"] = article["value"].quantize(CENT)
     return {

@@ -1,14 +1,16 @@
 """Production runs MySQL 8.4, the tests MariaDB: MySQL returns no ids from a multi-row INSERT (MariaDB
 does, with RETURNING), and Django then leaves them unset. MariaDB is made to answer as MySQL does.
+And the connections run READ COMMITTED, but a consistent snapshot reads one moment of the database.
 """
 
 import io
+import threading
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, connections, transaction
 
-from core.db import bulk_insert
+from core.db import bulk_insert, consistent_snapshot
 from orders.models import Order
 from stocks.models import StockMovement
 from users.models import User
@@ -37,3 +39,29 @@ def test_seeding_on_mysql_creates_orders_whose_stock_moves_name_them(inserts_ret
     )
     assert len(order_ids) == 12
     assert references == {f"order:{pk}" for pk in order_ids}
+
+
+def _committed_by_another_session(username: str) -> None:
+    def create() -> None:
+        User.objects.create(username=username, email=f"{username}@example.com")
+        connections.close_all()
+
+    thread = threading.Thread(target=create)
+    thread.start()
+    thread.join()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_consistent_snapshot_does_not_see_what_commits_between_its_reads():
+    """The stock report reads its page and its totals in one: they must describe the same moment."""
+    with transaction.atomic():  # READ COMMITTED: the second read sees the commit
+        before = User.objects.count()
+        _committed_by_another_session("ann")
+        assert User.objects.count() == before + 1
+
+    with consistent_snapshot():
+        before = User.objects.count()
+        _committed_by_another_session("bob")
+        assert User.objects.count() == before
+
+    assert User.objects.count() == before + 1
