@@ -1,7 +1,15 @@
 """How the light client's runs are judged (scripts/bench/light.py): memory and growth verdicts."""
 
 from scripts.bench.light import kept_server_ports, parsed
-from scripts.bench.light_judging import GROWING, Measured, Result, _memory_growth, growth_verdicts
+from scripts.bench.light_judging import (
+    GROWING,
+    REVALIDATION,
+    Measured,
+    Result,
+    _memory_growth,
+    growth_verdicts,
+    verdicts,
+)
 from scripts.bench.open_loop import OpenLoopResult
 
 
@@ -31,15 +39,27 @@ def test_a_read_slower_than_1_5x_or_an_answer_that_grows_fails():
     assert sum(line.endswith("FAIL") for line in bigger) == len(GROWING)
 
 
-def test_memory_growth_is_each_requests_last_round_against_its_first():
+def test_memory_growth_is_each_requests_last_round_against_the_end_of_the_first_round():
+    """Rounds run every request in turn: the first health round comes before any other path ran."""
     results = {
-        "health": {"direct": [_result(1, rss=100.0), _result(1, rss=101.0)]},
-        "order creation": {"direct": [_result(1, rss=110.0), _result(1, rss=121.0)]},
+        "health": {"direct": [_result(1, rss=90.0), _result(1, rss=101.0)]},
+        "order creation": {"direct": [_result(1, rss=100.0), _result(1, rss=111.0)], "gateway": [_result(1)]},
     }
 
     growth = _memory_growth(results)
 
-    assert round(growth["health"], 3) == 0.01 and round(growth["order creation"], 3) == 0.1
+    assert round(growth["health"], 3) == 0.01 and round(growth["order creation"], 3) == 0.11
+
+
+def test_a_revalidation_answered_with_the_report_instead_of_a_304_fails():
+    def revalidation_line(sizes: list[float]) -> str:
+        measured = _measured({})
+        measured.results[REVALIDATION] = {"direct": [_result(600, size=size) for size in sizes]}
+        measured.invariants["placed"] = {"orders": 1, "without_payment": 0}
+        return next(line for line in verdicts(measured) if line.startswith("Every revalidation"))
+
+    assert revalidation_line([662, 662, 662]).endswith("PASS")
+    assert revalidation_line([662, 17_638, 662]).endswith("FAIL")
 
 
 def test_a_kept_state_folder_gets_its_servers_ports_back_so_its_data_is_found_again(tmp_path):
