@@ -43,6 +43,8 @@ class OrderAdmin(ServiceAdmin):
     list_filter = ("status", "payment_status", "created_at")
     search_fields = ("id__exact", "customer__username", "customer__email")
     list_select_related = ("customer",)
+    # A COUNT of a million orders takes ~150 ms on MariaDB: the page counts its own rows, not all again.
+    show_full_result_count = False
     fields = (
         "customer",
         "status",

@@ -1,5 +1,7 @@
 import pytest
 from django.contrib.admin.models import DELETION, LogEntry
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from core.tests.admin_pages import (
     admin_url,
@@ -52,6 +54,18 @@ def test_the_orders_list_costs_the_same_queries_for_5_or_50_orders(
             order_create(customer=customer, lines=[{"article": article.pk, "quantity": 1}], created_by=seller)
 
     assert_changelist_queries_flat(logged_in(seller), Order, add_orders, django_assert_num_queries)
+
+
+def test_a_filtered_orders_list_counts_the_orders_once(clerk, place):
+    place(), place(status=OrderStatus.CANCELLED)
+    client = logged_in(clerk)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(admin_url(Order), {"status__exact": OrderStatus.CANCELLED})
+
+    assert response.context["cl"].result_count == 1
+    counts = [query["sql"] for query in queries.captured_queries if "COUNT(" in query["sql"]]
+    assert len(counts) == 1, counts
 
 
 def test_orders_are_searched_by_id_or_customer(clerk, place, customer):
