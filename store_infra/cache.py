@@ -13,6 +13,11 @@ stored its result tagged with a version that is no longer current.
 Versions start at the clock in nanoseconds, so a version key lost to eviction or a flush never
 comes back with a number that old entries still carry. The TTL is only a safety net.
 
+A cached answer's ETag names the entry and those versions, not its bytes: replicas that computed
+the same read under the same versions (each with its own `generated_at`) answer the same weak ETag,
+so a client's revalidation is a 304 whichever replica it reaches, like Django's `condition()`
+ETags made from the data's state.
+
 Each process also keeps the entries it last served, under the same versions: a read still asks
 Redis for the current versions (a few bytes), but a large body (a page of the stock report is
 ~18 KB) is not transferred and unpickled again while they have not changed. Within one HTTP request
@@ -251,9 +256,18 @@ def _versions(labels: tuple[str, ...]) -> str:
     return ".".join(versions[label] for label in labels)
 
 
+def _digest(value: bytes) -> str:
+    return hashlib.blake2b(value, digest_size=16).hexdigest()
+
+
+def _json(data) -> bytes:
+    return json.dumps(data, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
+
+
 def encode(data) -> CachedJSON:
-    body = json.dumps(data, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
-    return CachedJSON(body=body, etag=f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"')
+    """An answer computed outside the cache: its ETag is the hash of its bytes."""
+    body = _json(data)
+    return CachedJSON(body=body, etag=f'"{_digest(body)}"')
 
 
 class CachedRead:
@@ -273,7 +287,7 @@ class CachedRead:
 
     def get(self, key: str, compute: Callable[[], object]) -> CachedJSON:
         """An entry is stored with the versions read before it was computed and served only while
-        they are still the current ones."""
+        they are still the current ones, under an ETag made of its key and those versions."""
         if not settings.READ_CACHE_ENABLED or not state.usable():
             READ_CACHE_MISSES.labels(self.name).inc()
             return encode(compute())
@@ -289,15 +303,15 @@ class CachedRead:
             state.failed(error)
             READ_CACHE_MISSES.labels(self.name).inc()
             return encode(compute())
+        etag = f'W/"{_digest(f"{entry_key}@{versions}".encode())}"'
         if entry is not None and entry[0] == versions:
             READ_CACHE_HITS.labels(self.name).inc()
-            result = CachedJSON(body=entry[1], etag=entry[2])
+            result = CachedJSON(body=entry[1], etag=etag)
         else:
             READ_CACHE_MISSES.labels(self.name).inc()
-            result = encode(compute())
+            result = CachedJSON(body=_json(compute()), etag=etag)
             try:
-                entry = (versions, result.body, result.etag)
-                cache.set(entry_key, entry, timeout=settings.READ_CACHE_TTL_SECONDS)
+                cache.set(entry_key, (versions, result.body), timeout=settings.READ_CACHE_TTL_SECONDS)
             except CACHE_ERRORS as error:
                 state.failed(error)
                 return result

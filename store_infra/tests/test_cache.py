@@ -410,7 +410,7 @@ def test_hits_and_misses_are_counted_per_read(bump_now):
 # --- encoding -----------------------------------------------------------------------------------
 
 
-def test_the_etag_follows_the_body_and_money_is_encoded_as_exact_strings():
+def test_an_answer_computed_outside_the_cache_is_tagged_by_its_bytes_and_money_is_exact():
     first = encode({"price": Decimal("4.50"), "quantity": 3})
     assert first.body == b'{"price":"4.50","quantity":3}'
     assert first.etag == encode({"price": Decimal("4.50"), "quantity": 3}).etag
@@ -425,3 +425,21 @@ def test_a_cache_hit_returns_the_bytes_and_etag_that_were_stored():
     hit = CachedRead("unit", depends_on=(Stock,)).get("1", source)
     assert (hit.body, hit.etag) == (computed.body, computed.etag)
     assert source.runs == 1
+
+
+@pytest.mark.django_db
+def test_processes_that_computed_a_read_under_the_same_versions_answer_the_same_etag(bump_now, monkeypatch):
+    report = CachedRead("unit", depends_on=(Stock,))
+    source = Source("computed at 10:00:00.001")
+    first = report.get("1", source)
+    # Another process whose read missed at the same moment: no copy of its own, nothing in Redis yet.
+    monkeypatch.setattr(read_cache, "local_copies", read_cache._LocalCopies(size=256))
+    cache.delete("read:unit:1")
+    source.value = "computed at 10:00:00.002"
+    second = report.get("1", source)
+    assert source.runs == 2 and second.body != first.body
+    assert second.etag == first.etag and first.etag.startswith('W/"')
+
+    assert report.get("2", source).etag != first.etag
+    bump_now(Stock)
+    assert report.get("1", source).etag != first.etag
