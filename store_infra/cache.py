@@ -40,6 +40,7 @@ import logging
 import math
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
@@ -154,6 +155,27 @@ class _LocalCopies:
 
 # Enough for every report variant and the tokens of the staff working at once.
 local_copies = _LocalCopies(size=256)
+
+
+class _Computations:
+    """One computation of an entry at a time in this process: after a write, the threads that
+    missed the entry together wait for the first one's result (its copy) instead of each running
+    the same queries at once (at 100x the data, counting the orders for the list page takes ~150 ms).
+    Reentrant: a computation that reads its own entry again waits for nobody."""
+
+    def __init__(self):
+        self._guard = threading.Lock()
+        self._locks: weakref.WeakValueDictionary[str, threading.RLock] = weakref.WeakValueDictionary()
+
+    def lock(self, key: str) -> threading.RLock:
+        with self._guard:
+            lock = self._locks.get(key)
+            if lock is None:
+                lock = self._locks[key] = threading.RLock()
+            return lock
+
+
+computations = _Computations()
 
 
 def _version_key(label: str) -> str:
@@ -307,7 +329,13 @@ class CachedRead:
         if entry is not None and entry[0] == versions:
             READ_CACHE_HITS.labels(self.name).inc()
             result = CachedJSON(body=entry[1], etag=etag)
-        else:
+            local_copies.put(entry_key, versions, result)
+            return result
+        with computations.lock(entry_key):
+            local = local_copies.get(entry_key, versions)
+            if local is not None:  # computed by another thread under the same versions meanwhile
+                READ_CACHE_HITS.labels(self.name).inc()
+                return local
             READ_CACHE_MISSES.labels(self.name).inc()
             result = CachedJSON(body=_json(compute()), etag=etag)
             try:
@@ -315,7 +343,7 @@ class CachedRead:
             except CACHE_ERRORS as error:
                 state.failed(error)
                 return result
-        local_copies.put(entry_key, versions, result)
+            local_copies.put(entry_key, versions, result)
         return result
 
 

@@ -1,6 +1,8 @@
 """store_infra.cache against the suite's real Redis: versions, bumps after commit, bumps Redis missed."""
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
@@ -369,6 +371,52 @@ def test_each_read_of_a_process_copy_gets_its_own_data():
     read(source)
     read(source)["value"] = "changed by a caller"
     assert read(source) == {"value": 1}
+
+
+class SlowSource(Source):
+    """A computation that takes a while, as a count of a million orders does: it answers what `value`
+    held when it started, and says when that was."""
+
+    def __init__(self, value):
+        super().__init__(value)
+        self.started = threading.Event()
+
+    def __call__(self):
+        answer = super().__call__()
+        self.started.set()
+        time.sleep(0.3)
+        return answer
+
+
+def test_threads_that_miss_an_entry_together_compute_it_once():
+    source = SlowSource(1)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda _: CachedRead("unit", depends_on=(Stock,)).get("1", source), range(8)))
+    assert source.runs == 1
+    assert {(answer.body, answer.etag) for answer in answers} == {(answers[0].body, answers[0].etag)}
+
+
+@pytest.mark.django_db
+def test_a_thread_that_waited_for_an_older_computation_computes_the_newer_data_itself(bump_now):
+    source = SlowSource("before the restock")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        before = pool.submit(read, source)
+        source.started.wait(timeout=5)
+        source.value = "after the restock"
+        bump_now(Stock)
+        after = read(source)  # waits for the computation under the old versions, then runs its own
+        assert before.result() == {"value": "before the restock"}
+    assert after == {"value": "after the restock"}
+    assert source.runs == 2
+
+
+def test_entries_of_different_keys_are_computed_at_the_same_time():
+    source = SlowSource(1)
+    began = time.monotonic()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda key: CachedRead("unit", depends_on=(Stock,)).get(str(key), source), range(4)))
+    assert source.runs == 4
+    assert time.monotonic() - began < 4 * 0.3
 
 
 @pytest.mark.django_db
