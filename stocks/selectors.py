@@ -6,7 +6,6 @@ from decimal import Decimal
 
 from django.db.models import (
     BooleanField,
-    Case,
     Count,
     DecimalField,
     ExpressionWrapper,
@@ -15,7 +14,6 @@ from django.db.models import (
     QuerySet,
     Sum,
     Value,
-    When,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -111,7 +109,7 @@ def _stock_report(*, page: int, page_size: int, **filters) -> dict:
             articles=Count("id"),
             units=Coalesce(Sum("quantity"), 0),
             stock_value=Coalesce(Sum("value"), Value(0), output_field=MONEY),
-            low_stock=Coalesce(Sum(Case(When(is_low=True, then=Value(1)), default=Value(0))), 0),
+            low_stock=Count("id", filter=Q(is_low=True)),
         )
         articles = list(
             rows.order_by("id").values(
