@@ -11,13 +11,15 @@ from core.tests.redis_server import RedisServer
 from orders import payments_client
 from stocks.services import stock_restock
 from store_infra import cache as read_cache
+from store_infra import throttling
 from users.models import Role
 from users.tests.factories import UserFactory
 
 
 @pytest.fixture(autouse=True)
 def fresh_cache(monkeypatch):
-    """Each test starts with an empty Redis, a cache known to work and no bumps read from the database.
+    """Each test starts with an empty Redis, a cache known to work, no bumps read from the database and
+    no throttle leases.
 
     Needed because a test's rows are rolled back without committing, so the versions it cached
     reads under were never bumped.
@@ -25,6 +27,7 @@ def fresh_cache(monkeypatch):
     cache.clear()
     monkeypatch.setattr(read_cache, "state", read_cache._CacheState())
     monkeypatch.setattr(read_cache, "database_bumps", read_cache._DatabaseBumps())
+    monkeypatch.setattr(throttling, "leases", throttling._Leases())
 
 
 @pytest.fixture

@@ -7,10 +7,14 @@ budget (REMOTE_ADDR, which core.proxies sets from the gateway's X-Forwarded-For)
 from a stricter one, against password guessing.
 
 A budget is a counter per fixed window (`120/min`: at most 120 requests from hh:mm:00 to hh:mm:59),
-incremented atomically in the default cache (one round trip to Redis), so every thread, worker and
-replica using the same Redis spends from the same budget. Over budget, DRF answers 429 `throttled`
-with `Retry-After` (seconds until the window ends). Redis down: requests are let through rather
-than refused, as the read caches skip Redis for a moment (store_infra.cache.state), and the gateway still
+incremented atomically in the default cache, so every thread, worker and replica using the same
+Redis spends from the same budget. A process takes it a lease at a time (a hundredth of the budget,
+at most 100 requests; one request for budgets under 200): one round trip to Redis per lease instead
+of one per request. The counter grants no request past the budget, so no more than the budget ever
+gets through; a user spread over several processes may be refused up to one lease per other process
+early, while those hold what they leased. Over budget, DRF answers 429 `throttled` with
+`Retry-After` (seconds until the window ends). Redis down: requests are let through rather than
+refused, as the read caches skip Redis for a moment (store_infra.cache.state), and the gateway still
 limits; but token requests, the guard against password guessing, are then counted in the database
 (store_infra.models.ThrottleCounter), in the same windows.
 
@@ -20,6 +24,7 @@ SimpleRateThrottle does, so that they follow the environment (THROTTLE_RATES) an
 
 import ipaddress
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -83,43 +88,77 @@ def budget_for(request, user, *, writes: bool) -> Budget:
     return Budget(ANONYMOUS, client_ident(request))
 
 
-def _counter(budget: Budget, now: float) -> tuple[str, int, int]:
-    """The key of `budget`'s counter for the window holding `now`, the window, and its length."""
-    seconds = rate_of(budget.scope)[1]
-    window = int(now // seconds)
-    # The window's number is in the key, so a counter expires only after its window has ended.
-    return f"throttle:{budget.scope}:{budget.ident}:{window}", window, seconds
+def lease_size(requests: int) -> int:
+    """How many of a budget's `requests` a process takes from its counter at once."""
+    return max(1, min(100, requests // 100))
+
+
+class _Leases:
+    """What this process may still let through of each budget's current window, from its leases."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._left: dict[str, tuple[int, float]] = {}  # a counter's key: (requests, its window's end)
+
+    def take(self, key: str) -> bool:
+        with self._lock:
+            lease = self._left.get(key)
+            if lease is None or not lease[0]:
+                return False
+            self._left[key] = (lease[0] - 1, lease[1])
+            return True
+
+    def keep(self, key: str, requests: int, *, window_end: float) -> None:
+        if not requests:
+            return
+        now = clock()
+        with self._lock:
+            # Leases of ended windows are dropped here, the only place that adds one.
+            self._left = {k: lease for k, lease in self._left.items() if lease[1] > now}
+            left = self._left.get(key, (0, window_end))[0]
+            self._left[key] = (left + requests, window_end)
+
+
+leases = _Leases()
 
 
 def spend(budget: Budget) -> float | None:
     """Counts one request against `budget`: None while within it, else the seconds until it refills."""
-    requests = rate_of(budget.scope)[0]
+    requests, seconds = rate_of(budget.scope)
     now = clock()
-    key, window, seconds = _counter(budget, now)
-    count = _count_in_redis(key, seconds)
+    window = int(now // seconds)
+    window_end = (window + 1) * seconds
+    # The window's number is in the key, so a counter expires only after its window has ended.
+    key = f"throttle:{budget.scope}:{budget.ident}:{window}"
+    if leases.take(key):
+        return None
+    lease = lease_size(requests)
+    count = _count_in_redis(key, seconds, lease)
     if count is None:
         if budget.scope != LOGIN:
             return None
-        count = _count_in_database(key, window_end=(window + 1) * seconds)
-    if count <= requests:
+        lease, count = 1, _count_in_database(key, window_end=window_end)
+    granted = min(lease, requests - (count - lease))  # what of this lease is within the budget
+    if granted > 0:
+        leases.keep(key, granted - 1, window_end=window_end)
         return None
-    return (window + 1) * seconds - now
+    return window_end - now
 
 
-def _count_in_redis(key: str, seconds: int) -> int | None:
-    """One more at the counter `key` in Redis (None when it does not answer)."""
+def _count_in_redis(key: str, seconds: int, lease: int) -> int | None:
+    """`lease` more at the counter `key` in Redis (None when it does not answer)."""
     if not read_cache.state.usable():
         return None
     try:
-        return _count(key, timeout=seconds + 1)
+        return _count(key, lease, timeout=seconds + 1)
     except read_cache.CACHE_ERRORS as error:
         read_cache.state.failed(error)
         logger.warning("throttling skipped but for token requests: the cache is unavailable")
         return None
 
 
-def _count(key: str, timeout: int) -> int:
-    """One more at the counter `key`, created to expire in `timeout` seconds; returns what it holds."""
+def _count(key: str, lease: int, timeout: int) -> int:
+    """`lease` more at the counter `key`, created to expire in `timeout` seconds; returns what it holds."""
     backend = caches["default"]
     if isinstance(backend, RedisCache):
         # Created at 0 with its expiry if missing, then incremented, in one round trip (not a MULTI):
@@ -127,14 +166,14 @@ def _count(key: str, timeout: int) -> int:
         redis_key = backend.make_key(key)
         pipeline = backend.client.get_client(write=True).pipeline(transaction=False)
         pipeline.set(redis_key, 0, ex=timeout, nx=True)
-        pipeline.incr(redis_key)
+        pipeline.incr(redis_key, lease)
         return pipeline.execute()[1]
     try:  # the in-process cache of the embedded setup
-        return cache.incr(key)
+        return cache.incr(key, lease)
     except ValueError:  # a new counter
-        if cache.add(key, 1, timeout):
-            return 1
-        return cache.incr(key)
+        if cache.add(key, lease, timeout):
+            return lease
+        return cache.incr(key, lease)
 
 
 def _count_in_database(key: str, *, window_end: float) -> int:

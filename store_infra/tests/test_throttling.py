@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 from django.core.cache import cache
@@ -250,19 +251,22 @@ with override_settings(THROTTLE_RATES={rates}):
 """
 
 
-@pytest.mark.django_db(transaction=True)
-def test_another_process_spends_from_the_same_budget_in_redis(clerk, rates, clock, settings):
-    rates(clerk_read="5/min")
+def another_process_env() -> dict:
     database = connection.settings_dict
-    script = READS_IN_ANOTHER_PROCESS.format(now=clock.now, user=clerk.pk, rates=settings.THROTTLE_RATES)
-    env = {
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "store_manager.settings.test",
         "DATABASE_URL": f"mysql://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
     }
 
+
+@pytest.mark.django_db(transaction=True)
+def test_another_process_spends_from_the_same_budget_in_redis(clerk, rates, clock, settings):
+    rates(clerk_read="5/min")
+    script = READS_IN_ANOTHER_PROCESS.format(now=clock.now, user=clerk.pk, rates=settings.THROTTLE_RATES)
+
     other = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", script], env=another_process_env(), capture_output=True, text=True, timeout=60
     )
 
     assert other.returncode == 0, other.stderr
@@ -475,6 +479,56 @@ def test_a_warm_token_read_makes_two_round_trips_to_redis_and_spends_from_its_bu
     assert spent("clerk_read", clerk) == 4
 
 
+def test_a_process_takes_a_large_budget_from_redis_a_lease_at_a_time(
+    token_client, clerk, rates, redis_round_trips
+):
+    rates(clerk_read="1000/min")  # leases of 10 requests
+    client = token_client(clerk)
+    assert client.get("/api/v1/reports/stock/").status_code == 200  # the first lease; all cached
+    redis_round_trips.clear()
+
+    statuses = [client.get("/api/v1/reports/stock/").status_code for _ in range(24)]
+
+    assert statuses == [200] * 24
+    # The versions at each request, and the budget at the 11th and the 21st (two more leases).
+    assert len(redis_round_trips) == 24 + 2
+    assert spent("clerk_read", clerk) == 30
+
+
+# Processes of their own spending from one budget, from the same moment on (the clock frozen).
+SPENDING_IN_A_PROCESS = """
+import time, django
+django.setup()
+from django.test import override_settings
+from store_infra import throttling
+throttling.clock = lambda: {now}
+budget = throttling.Budget("clerk_read", "7")
+with override_settings(THROTTLE_RATES={rates}):
+    while time.time() < {start}:
+        time.sleep(0.001)
+    print(sum(throttling.spend(budget) is None for _ in range({attempts})))
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_processes_taking_leases_of_one_budget_let_no_more_than_the_budget_through(rates, clock, settings):
+    rates(clerk_read="1005/min")  # leases of 10 requests, and a last one of 5
+    script = SPENDING_IN_A_PROCESS.format(
+        now=clock.now, rates=settings.THROTTLE_RATES, start=time.time() + 5, attempts=600
+    )
+
+    processes = [
+        subprocess.Popen([sys.executable, "-c", script], env=another_process_env(), stdout=subprocess.PIPE)
+        for _ in range(3)
+    ]
+    allowed = [int(process.communicate(timeout=60)[0]) for process in processes]
+
+    assert [process.returncode for process in processes] == [0, 0, 0]
+    # Each process may end holding up to 9 requests of its last lease, unspent.
+    assert 1005 - 3 * 9 <= sum(allowed) <= 1005
+    assert throttling.spend(throttling.Budget("clerk_read", "7")) is not None
+
+
 def test_a_token_request_refused_by_its_permissions_spends_nothing(token_client, customer, rates):
     rates(customer_read="2/min")
     client = token_client(customer)
@@ -488,8 +542,9 @@ def test_a_token_request_refused_by_its_permissions_spends_nothing(token_client,
 
 
 def test_a_token_whose_user_changed_role_spends_from_the_new_roles_budget_only(
-    token_client, clerk, manager, django_capture_on_commit_callbacks
+    token_client, clerk, manager, rates, django_capture_on_commit_callbacks
 ):
+    rates(clerk_read="3/min", supplier_read="3/min")  # leases of one request
     client = token_client(clerk)
     assert client.get("/api/v1/stocks/").status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
@@ -502,8 +557,9 @@ def test_a_token_whose_user_changed_role_spends_from_the_new_roles_budget_only(
 
 
 def test_a_graphql_query_by_post_spends_from_the_read_budget_in_two_round_trips(
-    supplier, shelf, redis_round_trips
+    supplier, shelf, rates, redis_round_trips
 ):
+    rates(supplier_read="3/min")  # leases of one request
     graphql = GraphQLClient(supplier)
     graphql.execute("{ lowStock { sku } }")
     redis_round_trips.clear()
