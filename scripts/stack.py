@@ -125,6 +125,7 @@ class Stack:
         log_level: str = "INFO",
         store_settings: dict[str, str] | None = None,
         seed: tuple[str, ...] = (),
+        gateway: bool = True,
         gateway_rate_limits: bool = True,
     ):
         self.ports = ports
@@ -135,8 +136,10 @@ class Stack:
         # More of the store's settings (the tests' lower THROTTLE_RATES, say).
         self.store_settings = store_settings or {}
         self.demo_logins: dict[str, str] = {}  # known once seeded, when the stack seeded the store
-        # What the benchmark changes: how much demo data, and the gateway without its rate limits.
+        # What the benchmark changes: how much demo data, and the gateway without its rate limits, or
+        # no gateway at all where KrakenD could not be built (the store then calls payments directly).
         self.seed = seed
+        self.gateway = gateway
         self.gateway_rate_limits = gateway_rate_limits
         s = self.secrets
         self.store_database_url = f"mysql://store:{s.store_db_password}@{HOST}:{ports.store_db}/store"
@@ -157,6 +160,14 @@ class Stack:
         return f"http://{HOST}:{self.ports.gateway}"
 
     @property
+    def payments_api_url(self) -> str:
+        """The payments API's root as the store calls it and as pay_urls start: through the gateway,
+        as in the containers, or straight to payments in a stack without one."""
+        if self.gateway:
+            return f"{self.gateway_url}/payments-api"
+        return f"http://{HOST}:{self.ports.payments}/api/v1"
+
+    @property
     def logs(self) -> Path:
         return self.state_dir / "log"
 
@@ -171,8 +182,7 @@ class Stack:
             "SECRET_KEY": self.secrets.store_secret_key,
             "DATABASE_URL": self.store_database_url,
             "REDIS_URL": self.redis_url,
-            # Through the gateway, as in the containers.
-            "PAYMENTS_URL": f"{self.gateway_url}/payments-api",
+            "PAYMENTS_URL": self.payments_api_url,
             "PAYMENTS_SERVICE_TOKEN": self.secrets.payments_service_token,
             "PAYMENTS_WEBHOOK_SECRET": self.secrets.payments_webhook_secret,
             "ALLOWED_HOSTS": f"{HOST},localhost",
@@ -189,7 +199,7 @@ class Stack:
             "PAYMENTS_DATABASE_URL": self.payments_database_url,
             "PAYMENTS_SERVICE_TOKEN": self.secrets.payments_service_token,
             "PAYMENTS_WEBHOOK_SECRET": self.secrets.payments_webhook_secret,
-            "PAYMENTS_PUBLIC_URL": f"{self.gateway_url}/payments-api",
+            "PAYMENTS_PUBLIC_URL": self.payments_api_url,
             # Straight to the store replicas, inside the network, as in the containers (`store:8000`).
             "STORE_URL": f"http://{HOST}:{self.ports.store}",
             "ALLOWED_HOSTS": f"{HOST},localhost",
@@ -235,7 +245,8 @@ class Stack:
         self._start_servers()
         self._migrate_and_seed()
         self._start_services()
-        self._start_gateway()
+        if self.gateway:
+            self._start_gateway()
         self._start_workers()
         self._start_prometheus()
 

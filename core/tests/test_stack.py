@@ -100,3 +100,13 @@ def test_prometheus_scrapes_every_replica_of_both_services(compose):
         name: [{"names": [name], "type": "A", "port": int(compose[name]["environment"]["PORT"])}]
         for name in ("store", "payments")
     }
+
+
+def test_a_stack_without_the_gateway_sends_the_store_straight_to_payments(tmp_path):
+    """The benchmark's stack where KrakenD could not be built: payments' own API root, both for the
+    store's calls and for the pay_urls clients get."""
+    ports = topology.StackPorts()
+    without = topology.Stack(ports=ports, state_dir=tmp_path, gateway=False)
+
+    assert without.store_env(ports.replicas[0])["PAYMENTS_URL"] == f"http://127.0.0.1:{ports.payments}/api/v1"
+    assert without.payments_env()["PAYMENTS_PUBLIC_URL"] == f"http://127.0.0.1:{ports.payments}/api/v1"

@@ -16,7 +16,9 @@ under gunicorn, MariaDB, Redis, KrakenD with krakend.json's routes, timeouts and
 rate limits are lifted, and the store's budgets too (THROTTLE_RATES), so that the figures are the
 store's and the gateway's cost, not their limits. Orders call payments through the gateway either
 way, as deployed; after them the store's invariants are checked (stock within its limits and
-explained by its ledger, each order's stock taken once).
+explained by its ledger, each order's stock taken once). Where KrakenD could not be built, the
+stack has no gateway: every request is measured direct only, orders call payments directly, and
+the recorded run says so.
 """
 
 import argparse
@@ -32,6 +34,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from scripts.gateway import krakend_missing
 from scripts.stack import ROOT, Stack, StackPorts
 
 from . import report
@@ -194,20 +197,28 @@ def kept_server_ports(state_dir: Path) -> StackPorts:
     return ports
 
 
-def measure(seconds: float, rounds: int, *, scaled: bool = False) -> Measured:
+def measure(seconds: float, rounds: int, *, scaled: bool = False, gateway: bool = True) -> Measured:
     """Each request, `rounds` times each of its ways (direct, then through the gateway; direct only on
-    the scaled data); the open-loop orders; and the store's invariants after the orders."""
+    the scaled data or without a gateway); the open-loop orders; and the store's invariants after the
+    orders."""
     if scaled:
         state_dir, seed, ways = SCALE_DIR, SCALED_SEED, WAYS[:1]
         if not (SCALE_DIR / SERVER_PORTS).exists():
             print(f"bench: seeding {' '.join(SCALED_SEED)} into {SCALE_DIR} (once; minutes)", flush=True)
     else:
         # A fresh stack each time: the orders of a run would otherwise weigh on the next one.
-        state_dir, seed, ways = STATE_DIR, SEED, WAYS
+        state_dir, seed, ways = STATE_DIR, SEED, WAYS if gateway else WAYS[:1]
         shutil.rmtree(STATE_DIR, ignore_errors=True)
     state_dir.mkdir(parents=True, exist_ok=True)
     ports = kept_server_ports(state_dir)
-    stack = Stack(ports=ports, state_dir=state_dir, log_level="WARNING", seed=seed, gateway_rate_limits=False)
+    stack = Stack(
+        ports=ports,
+        state_dir=state_dir,
+        log_level="WARNING",
+        seed=seed,
+        gateway=gateway,
+        gateway_rate_limits=False,
+    )
     scopes = store_state(stack.store_env(ports.store), "settings")["throttle_scopes"]
     stack.store_settings["THROTTLE_RATES"] = ",".join(f"{scope}={UNTHROTTLED_RATE}" for scope in scopes)
     results: dict[str, dict[str, list[Result]]] = {}
@@ -245,7 +256,10 @@ def measure(seconds: float, rounds: int, *, scaled: bool = False) -> Measured:
     return Measured(results, invariants, open_loop)
 
 
-def section(text: str, judged: list[str], options: argparse.Namespace) -> tuple[str, str]:
+def section(
+    text: str, judged: list[str], options: argparse.Namespace, *, no_gateway: str | None
+) -> tuple[str, str]:
+    """The run's section of docs/benchmarks.md; `no_gateway`: why the stack had no gateway, if so."""
     workers = max(1, len(os.sched_getaffinity(0)) // 2)  # the stack's GUNICORN_WORKERS for 2 replicas
     commit = report.git("rev-parse", "--short", "HEAD")
     changed = (
@@ -271,6 +285,14 @@ def section(text: str, judged: list[str], options: argparse.Namespace) -> tuple[
         + (f"; the scaled run with `manage.py seed {' '.join(SCALED_SEED)}`" if options.scale else ""),
         "- `health`: the store's `/health/` direct; through the gateway, KrakenD's own `/__health` (the "
         "gateway does not route `/health/`, the containers' probe): KrakenD alone, no ratio to the store",
+        *(
+            [
+                f"- **No gateway in this run**: {' '.join(no_gateway.split())}. Every request direct "
+                "only, and the store called payments directly, not through KrakenD"
+            ]
+            if no_gateway
+            else []
+        ),
         "- `stock report, 304 revalidation`: the report's GET with the `If-None-Match` of its current ETag; "
         "`article detail`: one of 100 articles at random; the list pages and the report: their first "
         "page, default size; `bytes`: per answer, headers included; `store RSS MiB`: both replicas' "
@@ -299,7 +321,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--output", default="docs/benchmarks.md", help="file to record in, '-' for none")
     options = parser.parse_args(argv)
-    measured = [measure(options.seconds, options.rounds)]
+    no_gateway = krakend_missing()
+    if no_gateway:
+        print(f"bench: measuring without the gateway: {no_gateway}", flush=True)
+    measured = [measure(options.seconds, options.rounds, gateway=no_gateway is None)]
     text, judged = table(measured[0].results), verdicts(measured[0])
     if options.scale:
         measured.append(measure(options.seconds, options.rounds, scaled=True))
@@ -309,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{text}\n")
     print("\n".join(judged))
     if options.output != "-":
-        report.record(ROOT / options.output, *section(text, judged, options))
+        report.record(ROOT / options.output, *section(text, judged, options, no_gateway=no_gateway))
         print(f"bench: recorded in {options.output}")
     # A missed target is reported; a failed request or a broken invariant fails the command.
     return 1 if any(_failed(m) for m in measured) else 0
