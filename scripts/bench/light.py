@@ -324,10 +324,11 @@ def main(argv: list[str] | None = None) -> int:
     no_gateway = krakend_missing()
     if no_gateway:
         print(f"bench: measuring without the gateway: {no_gateway}", flush=True)
-    measured = [measure(options.seconds, options.rounds, gateway=no_gateway is None)]
+    gateway = no_gateway is None
+    measured = [measure(options.seconds, options.rounds, gateway=gateway)]
     text, judged = table(measured[0].results), verdicts(measured[0])
     if options.scale:
-        measured.append(measure(options.seconds, options.rounds, scaled=True))
+        measured.append(measure(options.seconds, options.rounds, scaled=True, gateway=gateway))
         text += "\n\nOn 100x the data (direct):\n\n" + table(measured[1].results)
         judged += [f"At 100x the data: {line}" for line in verdicts(measured[1])]
         judged += growth_verdicts(*measured)

@@ -1,5 +1,6 @@
 """How the light client's runs are judged (scripts/bench/light.py): memory and growth verdicts."""
 
+from scripts.bench import light
 from scripts.bench.light import kept_server_ports, parsed
 from scripts.bench.light_judging import (
     GROWING,
@@ -95,3 +96,20 @@ def test_wrk_latencies_are_read_in_any_unit_it_prints():
     assert (result.p50_ms, result.p99_ms) == (19.64, 1170.0)
     assert (result.requests_per_second, result.non_2xx, result.socket_errors) == (676.99, 3, 0)
     assert round(result.bytes_per_answer) == round(6.40 * 2**20 / 676.99)
+
+
+def test_without_a_gateway_the_scaled_run_starts_none_either(monkeypatch):
+    stacks = []
+
+    def measure(seconds, rounds, *, scaled=False, gateway=True):
+        stacks.append((scaled, gateway))
+        measured = _measured({})
+        measured.results[REVALIDATION] = {"direct": [_result(500.0, size=664)] * 3}
+        measured.invariants["placed"] = {"orders": 10, "without_payment": 0}
+        return measured
+
+    monkeypatch.setattr(light, "krakend_missing", lambda: "KrakenD is not installed")
+    monkeypatch.setattr(light, "measure", measure)
+
+    assert light.main(["--scale", "--output", "-"]) == 0
+    assert stacks == [(False, False), (True, False)]
