@@ -16,6 +16,8 @@ import secrets
 import socket
 import subprocess
 import sys
+from collections.abc import Iterable
+from contextlib import ExitStack
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -66,17 +68,32 @@ class StackPorts:
         return [self.gateway, self.store, *self.replicas, self.payments, self.prometheus, *servers]
 
     @classmethod
-    def free(cls, replicas: int = 2) -> "StackPorts":
-        """As many ports as the stack takes, each one nothing listens on now (the tests', the bench's)."""
-        ports = {field.name: free_port() for field in fields(cls)}
-        ports["replicas"] = tuple(free_port() for _ in range(replicas))
-        return cls(**ports)
+    def free(cls, replicas: int = 2, **kept: int) -> "StackPorts":
+        """As many ports as the stack takes, each one nothing listens on now and no two the same (the
+        tests', the bench's), but those given in `kept` (servers whose data is named by port)."""
+        names = [field.name for field in fields(cls) if field.name not in {*kept, "replicas"}]
+        ports = free_ports(len(names) + replicas, besides=kept.values())
+        chosen = dict(zip(names, ports[: len(names)], strict=True))
+        return cls(**kept, **chosen, replicas=tuple(ports[len(names) :]))
+
+
+def free_ports(count: int, *, besides: Iterable[int] = ()) -> list[int]:
+    """`count` different ports that nothing listens on now, none of `besides`: every probe stays bound
+    until all are chosen, or the system may hand out one port twice (a replica and payments on one
+    port, each answering a share of the other's requests)."""
+    with ExitStack() as probes:
+        ports: list[int] = []
+        while len(ports) < count:
+            probe = probes.enter_context(socket.socket())
+            probe.bind((HOST, 0))
+            port = probe.getsockname()[1]
+            if port not in besides:
+                ports.append(port)
+        return ports
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
+    return free_ports(1)[0]
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from rest_framework.authtoken.models import Token
 from core.tests.load import Client, Load, percentile, wait_until
 from core.tests.processes import ServiceProcess, mysql_session, running_store, store_environment
 from orders.models import Order, OrderStatus, PaymentStatus
-from scripts.stack import free_port
+from scripts.stack import free_ports
 from stocks.tests.invariants import assert_stock_matches_ledger
 
 from .payments_service import gunicorn_command, payments_database
@@ -48,7 +48,8 @@ PACE = 0.25  # seconds a client waits between orders: enough orders to measure, 
 
 @pytest.fixture
 def ports():
-    return {"store": free_port(), "payments": free_port()}
+    store, payments = free_ports(2)
+    return {"store": store, "payments": payments}
 
 
 @pytest.fixture

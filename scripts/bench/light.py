@@ -189,9 +189,9 @@ def kept_server_ports(state_dir: Path) -> StackPorts:
     """Free ports for the stack, but the database and cache servers' of an earlier run in `state_dir`:
     their data is kept under folders named by port, so the scaled data set is found again."""
     saved = state_dir / SERVER_PORTS
-    ports = StackPorts.free()
     if saved.exists():
-        return dataclasses.replace(ports, **json.loads(saved.read_text()))
+        return StackPorts.free(**json.loads(saved.read_text()))
+    ports = StackPorts.free()
     servers = {name: getattr(ports, name) for name in ("store_db", "payments_db", "redis")}
     saved.write_text(json.dumps(servers))
     return ports

@@ -24,7 +24,7 @@ import MySQLdb
 import redis
 
 from scripts.services import check_database, check_redis
-from scripts.stack import demo_logins, free_port, manage
+from scripts.stack import demo_logins, free_ports, manage
 from scripts.supervisor import Program, ProgramFailed, Supervisor, http_ok
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,7 +131,7 @@ def prepare(*, payments: bool) -> Stack:
         "gunicorn": version("gunicorn"),
         "Locust": version("locust"),
     }
-    store_port, payments_port = free_port(), free_port()
+    store_port, payments_port = free_ports(2)
     shared = {
         **os.environ,
         "DEBUG": "0",

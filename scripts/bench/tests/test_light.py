@@ -63,6 +63,17 @@ def test_a_revalidation_answered_with_the_report_instead_of_a_304_fails():
     assert revalidation_line([662, 17_638, 662]).endswith("FAIL")
 
 
+def test_orders_left_without_their_payment_fail_the_invariants():
+    def invariants_line(without_payment: int) -> str:
+        measured = _measured({})
+        measured.results[REVALIDATION] = {"direct": [_result(600, size=664)] * 3}
+        measured.invariants["placed"] = {"orders": 100, "without_payment": without_payment}
+        return next(line for line in verdicts(measured) if line.startswith("Invariants"))
+
+    assert invariants_line(0).endswith("PASS")
+    assert invariants_line(37).endswith("FAIL")
+
+
 def test_a_kept_state_folder_gets_its_servers_ports_back_so_its_data_is_found_again(tmp_path):
     first = kept_server_ports(tmp_path)
     again = kept_server_ports(tmp_path)
