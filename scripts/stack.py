@@ -81,13 +81,14 @@ def free_ports(count: int, *, besides: Iterable[int] = ()) -> list[int]:
     """`count` different ports that nothing listens on now, none of `besides`: every probe stays bound
     until all are chosen, or the system may hand out one port twice (a replica and payments on one
     port, each answering a share of the other's requests)."""
+    taken = set(besides)
     with ExitStack() as probes:
         ports: list[int] = []
         while len(ports) < count:
             probe = probes.enter_context(socket.socket())
             probe.bind((HOST, 0))
             port = probe.getsockname()[1]
-            if port not in besides:
+            if port not in taken:
                 ports.append(port)
         return ports
 
