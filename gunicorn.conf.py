@@ -70,8 +70,7 @@ secure_scheme_headers = {}
 # has no home.
 control_socket_disable = True
 # The workers' heartbeat files: in memory, not on a container's overlay filesystem.
-if Path("/dev/shm").is_dir():
-    worker_tmp_dir = "/dev/shm"
+worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None
 
 
 NOT_ACCESS_LOGGED = frozenset({"/health/", "/health/ready/", "/metrics"})
@@ -113,9 +112,7 @@ logger_class = ServiceLogger
 # Read by prometheus_client when the workers import it, so it is set before any worker starts.
 _private_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 if _private_metrics_dir:
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
-        prefix="prometheus-", dir="/dev/shm" if Path("/dev/shm").is_dir() else None
-    )
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="prometheus-", dir=worker_tmp_dir)
 _metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
 
 

@@ -1,4 +1,4 @@
-from core.errors import Conflict, NotFound
+from core.errors import Conflict
 
 
 class ArticleInUse(Conflict):
@@ -6,8 +6,3 @@ class ArticleInUse(Conflict):
     default_message = (
         "This article has a history (orders or stock movements); deactivate it instead of deleting it."
     )
-
-
-class UnknownSku(NotFound):
-    code = "unknown_sku"
-    default_message = "No article has this SKU."

@@ -22,9 +22,6 @@ class Article(DjangoObjectType):
         model = ArticleModel
         fields = ("id", "sku", "name", "description", "price", "is_active", "created_at", "updated_at")
 
-    def resolve_stock(root, info):
-        return getattr(root, "stock", None)
-
 
 class ArticleConnection(CountedConnection):
     class Meta:

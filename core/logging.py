@@ -78,21 +78,13 @@ def log_format(*, debug: bool) -> str:
     return chosen
 
 
-def _formatters() -> dict:
-    return {"json": {"()": JsonFormatter}, "plain": {"format": PLAIN_FORMAT}}
-
-
-def _filters() -> dict:
-    return {"request_id": {"()": RequestIdFilter}, "secret_paths": {"()": SecretPathFilter}}
-
-
 def logging_config(*, log_format: str, level: str) -> dict:
     """Django's LOGGING: everything to stderr through one handler, in `log_format`."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": _formatters(),
-        "filters": _filters(),
+        "formatters": {"json": {"()": JsonFormatter}, "plain": {"format": PLAIN_FORMAT}},
+        "filters": {"request_id": {"()": RequestIdFilter}, "secret_paths": {"()": SecretPathFilter}},
         "handlers": {
             "console": {
                 "class": "logging.StreamHandler",

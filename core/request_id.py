@@ -31,15 +31,11 @@ def current_request_id() -> str | None:
     return _current.get()
 
 
-def new_request_id() -> str:
-    return uuid.uuid4().hex
-
-
 def accepted_request_id(incoming: str | None) -> str:
     """`incoming` when it is a valid id, a new id otherwise."""
     if incoming and _VALID.fullmatch(incoming):
         return incoming
-    return new_request_id()
+    return uuid.uuid4().hex
 
 
 @contextmanager

@@ -8,18 +8,10 @@ both; GraphQL's strings, the admin and the commands reach the services and selec
 from .errors import DomainError
 
 
-def text_problem(value: str) -> str | None:
-    """Why `value` is no text a field may hold, or None."""
-    if "\x00" in value:
-        return "Null characters are not allowed."
-    if any("\ud800" <= character <= "\udfff" for character in value):
-        return "Surrogate characters are not allowed."
-    return None
-
-
 def clean_text(value: str, *, field: str) -> str:
     """`value`, or DomainError (`invalid`, on `field`) when it is no text."""
-    problem = text_problem(value)
-    if problem:
-        raise DomainError(problem, field=field)
+    if "\x00" in value:
+        raise DomainError("Null characters are not allowed.", field=field)
+    if any("\ud800" <= character <= "\udfff" for character in value):
+        raise DomainError("Surrogate characters are not allowed.", field=field)
     return value

@@ -81,23 +81,18 @@ def _error_page(request, status: int, code: str, message: str, html_view, *args)
     return html_view(request, *args)
 
 
-def bad_request(request, exception=None):
-    return _error_page(request, 400, "bad_request", "Bad request.", defaults.bad_request, exception)
+def _error_view(status: int, code: str, message: str, html_view):
+    def error_view(request, exception=None):
+        return _error_page(request, status, code, message, html_view, exception)
+
+    return error_view
 
 
-def permission_denied(request, exception=None):
-    return _error_page(
-        request,
-        403,
-        "permission_denied",
-        "You do not have permission.",
-        defaults.permission_denied,
-        exception,
-    )
-
-
-def not_found(request, exception=None):
-    return _error_page(request, 404, "not_found", "Not found.", defaults.page_not_found, exception)
+bad_request = _error_view(400, "bad_request", "Bad request.", defaults.bad_request)
+permission_denied = _error_view(
+    403, "permission_denied", "You do not have permission.", defaults.permission_denied
+)
+not_found = _error_view(404, "not_found", "Not found.", defaults.page_not_found)
 
 
 def _database_unavailable(request):

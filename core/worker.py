@@ -38,24 +38,19 @@ def add_loop_arguments(parser, *, interval: float) -> None:
     )
 
 
-def repeat(run_round: Callable[[], None], *, interval: float, heartbeat: Path | None = None) -> None:
-    """`run_round()` every `interval` seconds until interrupted, touching `heartbeat` after each
-    (its folder created first)."""
+def run_as_worker(stdout, run_round: Callable[[], None], *, interval: float, heartbeat: Path | None) -> None:
+    """`run_round()` every `interval` seconds, touching `heartbeat` after each (its folder created
+    first), until Ctrl-C or SIGINT ends it with a last line rather than a traceback."""
     if heartbeat is not None:
         heartbeat.parent.mkdir(parents=True, exist_ok=True)
-    while True:
-        # What Django does around each request: a connection the database dropped or that outlived
-        # CONN_MAX_AGE is replaced instead of failing the round.
-        close_old_connections()
-        run_round()
-        if heartbeat is not None:
-            heartbeat.touch()
-        sleep(interval)
-
-
-def run_as_worker(stdout, run_round: Callable[[], None], *, interval: float, heartbeat: Path | None) -> None:
-    """`repeat(run_round, ...)`, ended by Ctrl-C or SIGINT with a last line rather than a traceback."""
     try:
-        repeat(run_round, interval=interval, heartbeat=heartbeat)
+        while True:
+            # What Django does around each request: a connection the database dropped or that
+            # outlived CONN_MAX_AGE is replaced instead of failing the round.
+            close_old_connections()
+            run_round()
+            if heartbeat is not None:
+                heartbeat.touch()
+            sleep(interval)
     except KeyboardInterrupt:
         stdout.write("Stopped.")

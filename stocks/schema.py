@@ -46,9 +46,6 @@ class StockLevel(DjangoObjectType):
     def resolve_name(root, info):
         return root.article.name
 
-    def resolve_article(root, info):
-        return root.article
-
 
 class LowStockArticle(graphene.ObjectType):
     """An active article at or below its reorder point, and the delivery that refills it."""

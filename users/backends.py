@@ -17,23 +17,18 @@ ROLE_PERMISSIONS = {
 
 
 class RoleBackend(ModelBackend):
-    def _grants(self, user_obj, perm: str) -> bool:
+    def _grants(self, user_obj, app_label: str, perm: str | None = None) -> bool:
+        """Whether the user's role holds `perm`, or without one any permission of `app_label`."""
         if not user_obj.is_active or user_obj.is_anonymous:
             return False
         role = user_obj.role
-        if role == Role.MANAGER:
-            return True
-        app_label = perm.split(".", 1)[0]
-        return app_label in (ROLE_APPS.get(role) or ()) or perm in ROLE_PERMISSIONS.get(role, ())
-
-    def has_perm(self, user_obj, perm, obj=None):
-        return self._grants(user_obj, perm)
-
-    def has_module_perms(self, user_obj, app_label):
-        if not user_obj.is_active or user_obj.is_anonymous:
-            return False
-        role = user_obj.role
-        if role == Role.MANAGER:
+        if role == Role.MANAGER or app_label in (ROLE_APPS.get(role) or ()):
             return True
         granted = ROLE_PERMISSIONS.get(role, ())
-        return app_label in (ROLE_APPS.get(role) or ()) or any(p.startswith(f"{app_label}.") for p in granted)
+        return perm in granted if perm else any(p.startswith(f"{app_label}.") for p in granted)
+
+    def has_perm(self, user_obj, perm, obj=None):
+        return self._grants(user_obj, perm.split(".", 1)[0], perm)
+
+    def has_module_perms(self, user_obj, app_label):
+        return self._grants(user_obj, app_label)

@@ -1,14 +1,9 @@
-from decimal import Decimal
-
 from rest_framework import serializers
 
 from ..models import Article
 
 
 class ArticleSerializer(serializers.ModelSerializer):
-    price = serializers.DecimalField(
-        max_digits=10, decimal_places=2, min_value=Decimal("0.01"), coerce_to_string=True
-    )
     quantity = serializers.IntegerField(source="stock.quantity", read_only=True, default=0)
 
     class Meta:

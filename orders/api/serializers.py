@@ -6,7 +6,7 @@ from core.fields import IdField, IdRelatedField, WholeNumberField
 from stocks.models import MAX_UNITS
 from users.models import User
 
-from ..models import Order, OrderLine, OrderStatus, PaymentStatus
+from ..models import Order, OrderLine, PaymentStatus
 
 MAX_LINES = 100
 
@@ -95,7 +95,6 @@ def order_payment_data(order: Order) -> dict | None:
 
 class OrderSerializer(serializers.ModelSerializer):
     customer_name = serializers.CharField(source="customer.get_full_name", read_only=True)
-    status = serializers.ChoiceField(choices=OrderStatus.choices, read_only=True)
     lines = OrderLineSerializer(many=True, read_only=True)
     payment = serializers.SerializerMethodField(
         help_text="Null until the payments service created the order's payment."

@@ -3,7 +3,7 @@ from rest_framework import serializers
 
 from core.fields import IdField
 
-from ..models import Payment, PaymentStatus
+from ..models import Payment
 
 
 class PaymentCreateSerializer(serializers.Serializer):
@@ -33,7 +33,6 @@ class PaymentProcessSerializer(serializers.Serializer):
 class PayerPaymentSerializer(serializers.ModelSerializer):
     """What the paying client sees: no customer, no card data."""
 
-    status = serializers.ChoiceField(choices=PaymentStatus.choices, read_only=True)
     pay_url = serializers.SerializerMethodField()
 
     class Meta:

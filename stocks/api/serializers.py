@@ -2,7 +2,7 @@ from rest_framework import serializers
 
 from core.fields import WholeNumberField
 
-from ..models import MAX_UNITS, MovementKind, Stock, StockMovement
+from ..models import MAX_UNITS, Stock, StockMovement
 
 
 class StockLimitsSerializer(serializers.ModelSerializer):
@@ -42,7 +42,6 @@ class AdjustSerializer(serializers.Serializer):
 class StockMovementSerializer(serializers.ModelSerializer):
     sku = serializers.CharField(source="article.sku", read_only=True)
     user = serializers.CharField(source="user.username", read_only=True, default=None)
-    kind = serializers.ChoiceField(choices=MovementKind.choices, read_only=True)
 
     class Meta:
         model = StockMovement

@@ -13,11 +13,10 @@ Two kinds, as GraphQL clients expect them:
 import logging
 
 import graphene
-from django.db import InterfaceError, OperationalError
 from graphene.utils.str_converters import to_camel_case
 from graphql import GraphQLError, GraphQLSyntaxError
 
-from core.errors import DomainError, database_unavailable_body
+from core.errors import DATABASE_ERRORS, DomainError, database_unavailable_body
 
 logger = logging.getLogger(__name__)
 
@@ -32,10 +31,9 @@ class MutationError(graphene.ObjectType):
     )
 
 
-def mutation_error(error: DomainError, *, field: str | None = None) -> MutationError:
-    """A domain error as mutation data; `field` defaults to the first field the error names."""
-    field = field or next(iter(error.fields), None)
-    return MutationError(code=error.code, message=error.message, field=field)
+def mutation_error(error: DomainError) -> MutationError:
+    """A domain error as mutation data, on the first field the error names."""
+    return MutationError(code=error.code, message=error.message, field=next(iter(error.fields), None))
 
 
 def graphql_error(code: str, message: str, **extensions) -> GraphQLError:
@@ -70,7 +68,7 @@ def format_error(error) -> dict:
         if original.fields:  # the argument refused first, named as in the schema
             extensions["field"] = to_camel_case(next(iter(original.fields)))
         return _with_code(formatted, original.code, original.message, **extensions)
-    if isinstance(original, (OperationalError, InterfaceError)):
+    if isinstance(original, DATABASE_ERRORS):
         unavailable = database_unavailable_body()
         return _with_code(formatted, unavailable["code"], unavailable["message"])
     if original is not None and not isinstance(original, GraphQLError):

@@ -36,6 +36,7 @@ from graphql import (
     validate,
 )
 
+from .errors import graphql_error
 from .pagination import MAX_PAGE_SIZE
 
 MAX_QUERY_BYTES = 20_000
@@ -48,21 +49,17 @@ INTROSPECTION_LIST_SIZE = 5
 META_FIELDS = {"__schema": SchemaMetaFieldDef, "__type": TypeMetaFieldDef, "__typename": TypeNameMetaFieldDef}
 
 
-def too_large(message: str) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": "query_too_large"})
-
-
 def parse_bounded(query: str):
     """The document, parsed if it is small enough; a `query_too_large` GraphQLError otherwise."""
     if len(query.encode()) > MAX_QUERY_BYTES:
-        raise too_large(f"The document is over {MAX_QUERY_BYTES} bytes.")
+        raise graphql_error("query_too_large", f"The document is over {MAX_QUERY_BYTES} bytes.")
     try:
         return parse(query, no_location=True, max_tokens=MAX_QUERY_TOKENS)
     except GraphQLSyntaxError as error:
         # graphql-core's own limits: "Document contains more than N tokens", "Document is nested too
         # deeply" (before Python's stack would overflow).
         if "Parsing aborted" in error.message:
-            raise too_large(error.message.removeprefix("Syntax Error: ")) from None
+            raise graphql_error("query_too_large", error.message.removeprefix("Syntax Error: ")) from None
         raise
 
 

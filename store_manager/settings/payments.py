@@ -15,29 +15,14 @@ INSTALLED_APPS = [
     "payments",
 ]
 
-# No sessions nor logins here (no ambient credentials to forge requests with); CSRF stays on anyway,
-# for whatever view ever gets added without DRF.
-MIDDLEWARE = [
-    # First: X-Forwarded-* only from the gateway (TRUSTED_PROXIES, settings.base).
-    "core.proxies.TrustedProxyMiddleware",
-    "core.request_id.RequestIdMiddleware",
-    "core.metrics.MetricsEndpointMiddleware",
-    "core.metrics.RequestMetricsMiddleware",
-    "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-]
+# No sessions nor logins here (no ambient credentials to forge requests with): base's middleware
+# without Django's contrib apps, which are not installed. CSRF stays on anyway, for whatever view ever
+# gets added without DRF.
+MIDDLEWARE = [name for name in MIDDLEWARE if not name.startswith("django.contrib.")]  # noqa: F405
 
 # No page is rendered from a template here; the auth and messages context processors are not installed.
-TEMPLATES = [
-    {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "APP_DIRS": True,
-        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
-    },
-]
+REQUEST_CONTEXT_ONLY = {"context_processors": ["django.template.context_processors.request"]}
+TEMPLATES = [{**TEMPLATES[0], "OPTIONS": REQUEST_CONTEXT_ONLY}]  # noqa: F405
 
 ROOT_URLCONF = "payments.urls"
 WSGI_APPLICATION = "store_manager.wsgi.application"
@@ -61,8 +46,6 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "core.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.errors.exception_handler",
-    "NON_FIELD_ERRORS_KEY": "non_field_errors",
-    "COERCE_DECIMAL_TO_STRING": True,
     # Django's auth is not installed: an unauthenticated request has no user at all.
     "UNAUTHENTICATED_USER": None,
     "UNAUTHENTICATED_TOKEN": None,

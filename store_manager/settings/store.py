@@ -81,9 +81,6 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "core.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.errors.exception_handler",
-    "NON_FIELD_ERRORS_KEY": "non_field_errors",
-    "COERCE_DECIMAL_TO_STRING": True,
-    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # Per user and role, reads and writes apart; rates in THROTTLE_RATES below (store_infra/throttling.py).
     "DEFAULT_THROTTLE_CLASSES": ["store_infra.throttling.RoleRateThrottle"],
 }
@@ -122,10 +119,9 @@ SPECTACULAR_SETTINGS = {
     # The API description is public: reading it needs no account (drf-spectacular's default, said
     # here on purpose so a change of default cannot lock the docs away).
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
-    # Swagger UI and Redoc come from the drf-spectacular-sidecar package, not a CDN.
+    # Swagger UI comes from the drf-spectacular-sidecar package, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {

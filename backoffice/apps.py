@@ -1,6 +1,0 @@
-from django.apps import AppConfig
-
-
-class BackofficeConfig(AppConfig):
-    name = "backoffice"
-    verbose_name = "Back office"
