@@ -98,10 +98,7 @@ class CircuitBreaker:
 
     @property
     def state(self) -> str:
-        with self._lock:
-            if self._state == self.OPEN and self._cooled_down():
-                return self.HALF_OPEN
-            return self._state
+        return self.snapshot()["state"]
 
     def snapshot(self) -> dict[str, Any]:
         """The breaker as metrics and health checks report it."""
@@ -230,18 +227,6 @@ class PaymentsClient:
         self.backoff = backoff
         self.circuit = circuit
 
-    @classmethod
-    def from_settings(cls) -> "PaymentsClient":
-        return cls(
-            base_url=settings.PAYMENTS_URL,
-            token=settings.PAYMENTS_SERVICE_TOKEN,
-            connect_timeout=settings.PAYMENTS_CONNECT_TIMEOUT,
-            read_timeout=settings.PAYMENTS_READ_TIMEOUT,
-            retries=settings.PAYMENTS_RETRIES,
-            backoff=settings.PAYMENTS_RETRY_BACKOFF,
-            circuit=breaker(),
-        )
-
     # --- the contract ---------------------------------------------------------------------------
 
     def create_payment(self, *, order_id: int, customer_id: int, amount: Decimal, currency: str) -> Payment:
@@ -277,7 +262,6 @@ class PaymentsClient:
         idempotent: bool = False,
     ) -> Any:
         """The decoded JSON answer of a 2xx; retried only when the call is safe or idempotent."""
-        method = method.upper()
         headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
         if request_id := current_request_id():
             headers[REQUEST_ID_HEADER] = request_id  # payments logs its side of the call under it
@@ -291,7 +275,7 @@ class PaymentsClient:
                 PAYMENTS_CLIENT_FAILURES.labels("circuit_open").inc()
                 raise PaymentServiceUnavailable(
                     "The payments service is failing; calls are suspended for a moment.",
-                    details={"circuit": self.circuit.snapshot()["state"]},
+                    details={"circuit": self.circuit.state},
                 )
             try:
                 response = self._attempt(method, url, headers=headers, json=json, params=params)
@@ -364,4 +348,12 @@ def _error_code(response: requests.Response) -> str:
 
 def client() -> PaymentsClient:
     """A client on the current settings and the process's breaker (cheap: build one per use)."""
-    return PaymentsClient.from_settings()
+    return PaymentsClient(
+        base_url=settings.PAYMENTS_URL,
+        token=settings.PAYMENTS_SERVICE_TOKEN,
+        connect_timeout=settings.PAYMENTS_CONNECT_TIMEOUT,
+        read_timeout=settings.PAYMENTS_READ_TIMEOUT,
+        retries=settings.PAYMENTS_RETRIES,
+        backoff=settings.PAYMENTS_RETRY_BACKOFF,
+        circuit=breaker(),
+    )

@@ -5,12 +5,10 @@ compared with its payments there, and the services that a notification or a plac
 called are called now.
 """
 
-from django.utils import timezone
 
-from store_infra.cache import changed
 
 from . import payments_client
-from .models import Order, OrderStatus, PaymentStatus
+from .models import OrderStatus, PaymentStatus
 from .selectors import order_get
 from .services import order_link_payment, order_mark_paid, order_mark_refunded, order_record_payment
 
@@ -37,10 +35,7 @@ def order_sync_payment(*, order_id: int) -> str:
         if order.payment_status != PaymentStatus.PAID:
             return "unchanged"
         payments_client.client().refund(order.payment_id)
-        Order.objects.filter(pk=order_id, payment_status=PaymentStatus.PAID).update(
-            payment_status=PaymentStatus.REFUNDED, updated_at=timezone.now()
-        )
-        changed(Order)
+        order_mark_refunded(order_id=order_id, payment_id=order.payment_id)
         return "refunded"
     if order.status != OrderStatus.PENDING:
         return "unchanged"

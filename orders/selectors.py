@@ -36,8 +36,8 @@ def order_list(*, actor=None) -> QuerySet[Order]:
     return orders.order_by("-id")
 
 
-def order_get(*, order_id: int, actor=None) -> Order:
-    order = order_list(actor=actor).filter(pk=order_id).first()
+def order_get(*, order_id: int) -> Order:
+    order = order_list().filter(pk=order_id).first()
     if order is None:
         raise NotFound(f"No order {order_id}.")
     return order

@@ -343,10 +343,7 @@ def _order_cancel_paid(*, order_id: int, user) -> Order:
         _order_cancel_refunded(order_id=order_id, user=user)
     except Exception as error:
         logger.error("order %s refunded (payment %s) but its cancel failed: %r", order_id, payment_id, error)
-        Order.objects.filter(pk=order_id, status=OrderStatus.PAID).update(
-            payment_status=PaymentStatus.REFUNDED, updated_at=timezone.now()
-        )
-        changed(Order)
+        order_mark_refunded(order_id=order_id, payment_id=payment_id)
         if isinstance(error, DomainError):
             error.details = {**error.details, "payment_refunded": True}
         raise

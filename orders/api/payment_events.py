@@ -41,7 +41,7 @@ class PaymentEventSerializer(serializers.Serializer):
 
 
 class PaymentEventAnswerSerializer(serializers.Serializer):
-    order_id = serializers.IntegerField()
+    order_id = serializers.IntegerField(source="pk")
     status = serializers.ChoiceField(choices=OrderStatus.choices, help_text="The order's status now.")
     payment_status = serializers.ChoiceField(choices=PaymentStatus.choices)
 
@@ -99,6 +99,4 @@ class PaymentEventView(APIView):
                 amount=news["amount"],
                 currency=news["currency"],
             )
-        return Response(
-            {"order_id": order.pk, "status": order.status, "payment_status": order.payment_status}
-        )
+        return Response(PaymentEventAnswerSerializer(order).data)
