@@ -5,8 +5,6 @@ compared with its payments there, and the services that a notification or a plac
 called are called now.
 """
 
-
-
 from . import payments_client
 from .models import OrderStatus, PaymentStatus
 from .selectors import order_get

@@ -274,18 +274,24 @@ def start() -> list[Server]:
     return started
 
 
+def connect(url: str, **options) -> MySQLdb.Connection:
+    """A connection to the server of a mysql:// URL, as root without a password unless it says."""
+    parts = urlparse(url)
+    return MySQLdb.connect(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 3306,
+        user=unquote(parts.username or "root"),
+        password=unquote(parts.password or ""),
+        **options,
+    )
+
+
 def check_database(url: str, variable: str = "DATABASE_URL") -> str | None:
     parts = urlparse(url)
     if parts.scheme not in ("mysql", "mariadb"):
         return f"{variable} must point at MariaDB/MySQL for the tests, got {parts.scheme}://"
     try:
-        MySQLdb.connect(
-            host=parts.hostname or "127.0.0.1",
-            port=parts.port or 3306,
-            user=unquote(parts.username or "root"),
-            password=unquote(parts.password or ""),
-            connect_timeout=3,
-        ).close()
+        connect(url, connect_timeout=3).close()
     except MySQLdb.Error as error:
         return f"MariaDB is not reachable at {parts.hostname}:{parts.port or 3306} ({error})"
     return None

@@ -25,7 +25,7 @@ import yaml
 
 from scripts.gateway import gateway_config, krakend_program
 from scripts.services import Server
-from scripts.supervisor import Program, Supervisor, file_exists, http_ok, tcp_open
+from scripts.supervisor import Program, Supervisor, http_ok, tcp_open
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
@@ -312,7 +312,7 @@ class Stack:
             heartbeat = heartbeats / name
             heartbeat.unlink(missing_ok=True)
             command = [sys.executable, "manage.py", *command, "--heartbeat", str(heartbeat)]
-            self._start(name, command, env, file_exists(heartbeat))
+            self._start(name, command, env, heartbeat.exists)
 
     def _start_prometheus(self) -> None:
         """Debian's Prometheus on docker/prometheus/prometheus.yml, each job's service discovery replaced

@@ -53,11 +53,6 @@ def tcp_open(port: int, host: str = "127.0.0.1") -> Callable[[], bool]:
     return probe
 
 
-def file_exists(path: Path) -> Callable[[], bool]:
-    """A probe for workers, which have no port: their first heartbeat file."""
-    return path.exists
-
-
 @dataclass
 class Program:
     name: str
@@ -155,10 +150,6 @@ class Supervisor:
             program.process.wait(timeout=STOP_TIMEOUT)
         program.signal(signal.SIGKILL)  # and anything left in its group
         program.process.wait()
-
-    def restart(self, name: str) -> None:
-        self.stop(name)
-        self.start(self.programs[name])
 
     def stop_all(self) -> None:
         """Everything, in the reverse order it was started; a second Ctrl-C does not cut it short."""

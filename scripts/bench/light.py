@@ -40,12 +40,11 @@ from scripts.stack import ROOT, Stack, StackPorts
 from . import report
 from .light_judging import Measured, Result, growth_verdicts, median, table, verdicts
 from .open_loop import offer_orders
-from .stack import UNTHROTTLED_RATE, store_state, workers_rss_mib
+from .stack import SEED, UNTHROTTLED_RATE, store_state, workers_rss_mib
 
 STATE_DIR = ROOT / "var" / "bench" / "gateway-stack"
 SCALE_DIR = ROOT / "var" / "bench" / "scale-stack"  # seeded once, kept for the next runs
 THREADS, CONNECTIONS = 2, 16
-SEED = ("--articles", "1000", "--customers", "500", "--orders", "10000", "--seed", "1")
 SCALED_SEED = ("--articles", "100000", "--customers", "50000", "--orders", "1000000", "--seed", "1")
 CUSTOMERS = range(4, 504)  # the seeded customers' ids (after the three demo staff): in both data sets
 ARTICLES = 100  # the articles the orders take, each restocked beforehand so that none is refused
@@ -63,10 +62,6 @@ class Request:
     @property
     def ways(self) -> tuple[str, ...]:
         return WAYS if self.gateway else WAYS[:1]
-
-
-def _authorization(token: str) -> str:
-    return f'wrk.headers["Authorization"] = "Token {token}"\n'
 
 
 # A new order on every request: its own Idempotency-Key, a random customer and article.
@@ -97,7 +92,7 @@ end
 def requests(token: str, articles: list[int], report_etag: Callable[[], str]) -> Iterator[Request]:
     """A round's requests, each made when its turn comes: the 304's `If-None-Match` is the report's
     ETag at that moment (the last orders of the round before may commit after wrk stops)."""
-    authorized = _authorization(token)
+    authorized = f'wrk.headers["Authorization"] = "Token {token}"\n'
     some_articles = f"articles = {{{', '.join(map(str, articles))}}}\n"
     customers = f"first_customer, last_customer = {CUSTOMERS[0]}, {CUSTOMERS[-1]}\n"
     # The gateway does not route /health/ (the containers' probe): through it, KrakenD's own /__health.

@@ -99,15 +99,12 @@ def runs_table(runs: dict[str, list[Run]]) -> str:
 def comparison(rest: Run, graphql: Run) -> str:
     """REST and GraphQL side by side for the same data (issue 4), and GraphQL's figures over REST's."""
 
-    def cpu_ms(run: Run) -> float:
-        return run.server_cores * 1000 / run.throughput if run.throughput else float("nan")
-
     measures = (
         ("req/s", lambda run: run.throughput, "{:,.1f}"),
         ("p50 ms", lambda run: run.rows[0].percentiles_ms[50], "{:.0f}"),
         ("p95 ms", lambda run: run.rows[0].percentiles_ms[95], "{:.0f}"),
         ("bytes/resp (mean)", lambda run: run.rows[0].mean_bytes, "{:,.0f}"),
-        ("gunicorn CPU ms/resp", cpu_ms, "{:.2f}"),
+        ("gunicorn CPU ms/resp", lambda run: run.cpu_ms, "{:.2f}"),
     )
     rows = [("stock of 100 articles, as a supplier", "REST", "GraphQL", "GraphQL / REST")]
     for name, measure, form in measures:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .scenarios import Scenario
-from .stack import LOG_DIR, ROOT, Server, cpu_seconds
+from .stack import LOG_DIR, ROOT, Server, cpu_seconds, workers_rss_mib
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py").relative_to(ROOT)
 # Seconds Locust may take to start its users, and to let them finish the request they are in.
@@ -85,35 +85,27 @@ class Run:
     def throughput(self) -> float:
         return sum(row.throughput for row in self.rows)
 
+    @property
+    def cpu_ms(self) -> float:
+        """Milliseconds of gunicorn CPU per answer (MariaDB's and Redis's are not in it)."""
+        return self.server_cores * 1000 / self.throughput if self.throughput else float("nan")
+
 
 def locust_command(scenario: Scenario, *, host: str, load: Load, fixtures: Path, output: Path) -> list[str]:
-    return [
-        "locust",
-        "-f",
-        str(LOCUSTFILE),
-        "--headless",
-        "--only-summary",
-        "--host",
-        host,
-        "--users",
-        str(scenario.users),
-        "--spawn-rate",
-        str(scenario.users),
-        "--run-time",
-        f"{load.run_time}s",
-        "--stop-timeout",
-        str(STOP_TIMEOUT_SECONDS),
-        "--json-file",
-        str(output),
-        "--bench-fixtures",
-        str(fixtures),
-        "--bench-warmup",
-        f"{load.warmup:g}",
-        "--bench-out",
-        f"{output}.out.json",
-        *(["--bench-think", f"{load.think:g}"] if "OrderStorm" in scenario.user_classes else []),
-        *scenario.user_classes,
-    ]
+    options = {
+        "host": host,
+        "users": scenario.users,
+        "spawn-rate": scenario.users,
+        "run-time": f"{load.run_time}s",
+        "stop-timeout": STOP_TIMEOUT_SECONDS,
+        "json-file": output,
+        "bench-fixtures": fixtures,
+        "bench-warmup": f"{load.warmup:g}",
+        "bench-out": f"{output}.out.json",
+        **({"bench-think": f"{load.think:g}"} if "OrderStorm" in scenario.user_classes else {}),
+    }
+    flags = [part for name, value in options.items() for part in (f"--{name}", str(value))]
+    return ["locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary", *flags, *scenario.user_classes]
 
 
 def _percentile(histogram: dict[float, int], count: int, percent: float) -> float:
@@ -174,7 +166,7 @@ def run(scenario: Scenario, index: int, *, servers: list[Server], load: Load, fi
                 if mark in ("recording", "stopped"):
                     marks[mark] = (
                         time.monotonic(),
-                        sum(server.cpu_seconds() for server in servers),
+                        sum(cpu_seconds(server.pid) for server in servers),
                         cpu_seconds(process.pid),
                     )
                 log.write(line)
@@ -202,6 +194,6 @@ def run(scenario: Scenario, index: int, *, servers: list[Server], load: Load, fi
         rows=rows,
         server_cores=(marks["stopped"][1] - marks["recording"][1]) / elapsed,
         client_cores=(marks["stopped"][2] - marks["recording"][2]) / elapsed,
-        rss_mib={server.service: server.workers_rss_mib() for server in servers},
+        rss_mib={server.service: workers_rss_mib(server.pid) for server in servers},
         orders=extra["orders"],
     )

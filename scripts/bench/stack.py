@@ -18,18 +18,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
-import MySQLdb
 import redis
 
-from scripts.services import check_database, check_redis
-from scripts.stack import demo_logins, free_ports, manage
+from scripts.services import check_database, check_redis, connect
+from scripts.stack import HOST, ROOT, demo_logins, free_ports, manage
 from scripts.supervisor import Program, ProgramFailed, Supervisor, http_ok
 
-ROOT = Path(__file__).resolve().parents[2]
 LOG_DIR = ROOT / "var" / "bench"
-HOST = "127.0.0.1"
 STORE_DATABASE = "store_bench"
 PAYMENTS_DATABASE = "payments_bench"
 REDIS_DB = 9
@@ -53,20 +50,14 @@ class Stack:
     logins: dict[str, str]
 
 
-def _server_url(variable: str, default: str, database: str) -> str:
+def _server_url(variable: str, default: str, database: str | int) -> str:
     return urlparse(os.environ.get(variable, default))._replace(path=f"/{database}").geturl()
 
 
 def _reset_database(url: str) -> str:
     """Drop and re-create the database of `url`; the server's version."""
-    parts = urlparse(url)
-    name = parts.path.lstrip("/")
-    connection = MySQLdb.connect(
-        host=parts.hostname or HOST,
-        port=parts.port or 3306,
-        user=unquote(parts.username or "root"),
-        password=unquote(parts.password or ""),
-    )
+    name = urlparse(url).path.lstrip("/")
+    connection = connect(url)
     try:
         cursor = connection.cursor()
         cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
@@ -118,8 +109,7 @@ def prepare(*, payments: bool) -> Stack:
     """Migrated databases, the store seeded, and the environment of each service (not started yet)."""
     database_url = _server_url("DATABASE_URL", "mysql://root@127.0.0.1:3306", STORE_DATABASE)
     payments_database_url = _server_url("PAYMENTS_DATABASE_URL", database_url, PAYMENTS_DATABASE)
-    redis_url = urlparse(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379"))._replace(path=f"/{REDIS_DB}")
-    redis_url = redis_url.geturl()
+    redis_url = _server_url("REDIS_URL", "redis://127.0.0.1:6379", REDIS_DB)
     for problem in (check_database(database_url), check_redis(redis_url)):
         if problem:
             raise SystemExit(f"bench: {problem}")
@@ -241,15 +231,6 @@ class Server:
     def failure_lines(self) -> int:
         """Lines of its log so far that tell of a failure (a 5xx, a worker lost, a traceback)."""
         return len(_FAILURE_LINE.findall(self.log.read_text(errors="replace")))
-
-    def cpu_seconds(self) -> float:
-        return cpu_seconds(self.pid)
-
-    def workers(self) -> list[int]:
-        return sorted(pid for pid in _process_tree(self.pid) if pid != self.pid)
-
-    def workers_rss_mib(self) -> float:
-        return workers_rss_mib(self.pid)
 
 
 def gunicorn_command(*, port: int, workers: int, threads: int, connections: int) -> list[str]:
