@@ -25,6 +25,10 @@ the versions of every watched model are read once, with its first cached read (t
 usually): the request sees the caches as they were when it started, and its own writes (bumped as
 they commit) are seen by its later reads.
 
+READ_CACHE_VERSIONS_MAX_AGE_MS (0 by default) lets a process's requests reuse the versions one of
+them read for that long instead of asking Redis each time: a write of another process is then seen
+up to that late, one of this process at once (ADR 0006, "The owner's option").
+
 Redis down or slow: reads are computed from the database (the cache is skipped for a short while
 instead of being waited on at every request) and `/health/ready/` reports the cache as degraded.
 A write's bumps then go to the database (store_infra.models.CacheBump), whose counts are part of
@@ -227,6 +231,7 @@ def _bump_versions(labels: set[str]) -> None:
     request_versions = _request_versions.get()
     if request_versions:
         request_versions.clear()
+    recent_versions.forget()
     if state.usable():
         try:
             _bump(labels)
@@ -267,13 +272,45 @@ def _read_versions(labels: Iterable[str], *, prefetch: Iterable[str] = ()) -> di
     return {label: f"{version}+{bumps.get(label, 0)}" for label, version in versions.items()}
 
 
+class _RecentVersions:
+    """Every watched version as one request of this process read them, reused by the next requests
+    for READ_CACHE_VERSIONS_MAX_AGE_MS (0, the default: never, every request asks Redis). A write of
+    this process forgets them as it commits, so that only other processes' writes can be seen late,
+    by that long at most."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._read: tuple[float, dict[str, str]] | None = None
+        self._generation = 0  # one more at each forget: a read begun before it is not kept
+
+    def get(self, labels: tuple[str, ...]) -> dict[str, str]:
+        max_age = settings.READ_CACHE_VERSIONS_MAX_AGE_MS / 1000
+        read, generation = self._read, self._generation
+        if read is not None and time.monotonic() - read[0] < max_age and read[1].keys() >= set(labels):
+            return read[1]
+        versions = _read_versions(labels, prefetch=_watched)
+        if max_age > 0:
+            with self._lock:
+                if generation == self._generation:
+                    self._read = (time.monotonic(), versions)
+        return versions
+
+    def forget(self) -> None:
+        with self._lock:
+            self._read = None
+            self._generation += 1
+
+
+recent_versions = _RecentVersions()
+
+
 def _versions(labels: tuple[str, ...]) -> str:
     request_versions = _request_versions.get()
     if request_versions is None:
         versions = _read_versions(labels)
     else:
         if not request_versions.keys() >= set(labels):
-            request_versions.update(_read_versions(labels, prefetch=_watched))
+            request_versions.update(recent_versions.get(labels))
         versions = request_versions
     return ".".join(versions[label] for label in labels)
 

@@ -446,6 +446,75 @@ def test_a_request_reads_the_versions_once_and_sees_its_own_writes(bump_now):
     assert source.runs == 2
 
 
+def read_in_a_request(source: Source) -> dict:
+    read_cache.request_started()
+    try:
+        return read(source)
+    finally:
+        read_cache.request_finished()
+
+
+def another_process_writes(source: Source, value) -> None:
+    source.value = value
+    cache.incr(read_cache._version_key(STOCK_LABEL))
+
+
+@pytest.fixture
+def versions_max_age(settings):
+    """Versions reused by a process's requests for 200 ms (READ_CACHE_VERSIONS_MAX_AGE_MS)."""
+    settings.READ_CACHE_VERSIONS_MAX_AGE_MS = 200
+    read_cache.recent_versions.forget()
+    yield
+    read_cache.recent_versions.forget()
+
+
+@pytest.mark.django_db
+def test_by_default_each_request_reads_the_versions_and_sees_every_committed_write():
+    source = Source(1)
+    assert read_in_a_request(source) == {"value": 1}
+    another_process_writes(source, 2)
+    assert read_in_a_request(source) == {"value": 2}
+
+
+@pytest.mark.django_db
+def test_with_a_versions_max_age_another_process_write_is_seen_that_late_at_most(versions_max_age):
+    source = Source(1)
+    assert read_in_a_request(source) == {"value": 1}
+    another_process_writes(source, 2)
+    assert read_in_a_request(source) == {"value": 1}
+
+    time.sleep(0.2)
+    assert read_in_a_request(source) == {"value": 2}
+
+
+@pytest.mark.django_db
+def test_with_a_versions_max_age_a_process_sees_its_own_writes_at_once(versions_max_age, bump_now):
+    source = Source(1)
+    assert read_in_a_request(source) == {"value": 1}
+    source.value = 2
+    bump_now(Stock)  # a write of this process, committed
+    assert read_in_a_request(source) == {"value": 2}
+
+
+@pytest.mark.django_db
+def test_versions_read_while_a_write_of_this_process_committed_are_not_reused(versions_max_age, monkeypatch):
+    source = Source(1)
+    read_versions = read_cache._read_versions
+
+    def read_while_a_write_commits(labels, **kwargs):
+        versions = read_versions(labels, **kwargs)
+        another_process_writes(source, 2)  # committed by another thread of this process,
+        read_cache.recent_versions.forget()  # which forgets the versions as its bump does
+        return versions
+
+    assert read_in_a_request(source) == {"value": 1}
+    read_cache.recent_versions.forget()  # as once they are too old
+    monkeypatch.setattr(read_cache, "_read_versions", read_while_a_write_commits)
+    assert read_in_a_request(source) == {"value": 1}  # the entry of the versions it read
+    monkeypatch.setattr(read_cache, "_read_versions", read_versions)
+    assert read_in_a_request(source) == {"value": 2}
+
+
 def counted(name: str) -> float:
     return REGISTRY.get_sample_value(f"read_cache_{name}_total", {"read": "metered"}) or 0.0
 

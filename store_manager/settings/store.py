@@ -142,6 +142,9 @@ READ_CACHE_ENABLED = env.bool("READ_CACHE_ENABLED", default=True)
 READ_CACHE_TTL_SECONDS = env.int("READ_CACHE_TTL_SECONDS", default=300)
 # How stale another process's view of the bumps made in the database (Redis unreachable) may be.
 READ_CACHE_BUMPS_CHECK_SECONDS = env.float("READ_CACHE_BUMPS_CHECK_SECONDS", default=1.0)
+# How long a process may reuse the versions a request read, instead of asking Redis at each request:
+# another replica's writes are then seen that late at most (ADR 0006). 0: never stale.
+READ_CACHE_VERSIONS_MAX_AGE_MS = env.int("READ_CACHE_VERSIONS_MAX_AGE_MS", default=0)
 
 # The payments service (docs/adr/0005-payments-service.md): where it is, the secrets both services
 # share, and how long an order waits for it (orders/payments_client.py). PAYMENTS_URL is its API root:
