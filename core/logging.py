@@ -55,7 +55,7 @@ class SecretPathFilter(logging.Filter):
 
 
 class JsonFormatter(BaseJsonFormatter):
-    def __init__(self, **kwargs):
+    def __init__(self):
         super().__init__(
             ["levelname", "name", "message", "request_id"],
             rename_fields={"levelname": "level", "name": "logger"},
@@ -63,7 +63,6 @@ class JsonFormatter(BaseJsonFormatter):
             # Django attaches the request object to its request warnings: its repr says nothing
             # the message does not.
             reserved_attrs=[*RESERVED_ATTRS, "request"],
-            **kwargs,
         )
 
     def process_log_record(self, log_data: dict) -> dict:

@@ -100,10 +100,9 @@ METRICS_PATH = "/metrics"
 BEFORE_SCRAPE: list[Callable[[], None]] = []
 
 
-def before_scrape(refresh: Callable[[], None]) -> Callable[[], None]:
+def before_scrape(refresh: Callable[[], None]) -> None:
     if refresh not in BEFORE_SCRAPE:
         BEFORE_SCRAPE.append(refresh)
-    return refresh
 
 
 class MetricsEndpointMiddleware:

@@ -156,10 +156,8 @@ def as_followable_page(redirect: HttpResponse, request) -> HttpResponse:
     location = request.build_absolute_uri(redirect["Location"])
     page = HttpResponse(
         format_html(
-            '<!DOCTYPE html><html><head><meta http-equiv="refresh" content="0; url={}">'
-            '<title>Redirecting</title></head><body><p>Continue to <a href="{}">{}</a>.</p></body></html>',
-            location,
-            location,
+            '<!DOCTYPE html><html><head><meta http-equiv="refresh" content="0; url={0}">'
+            '<title>Redirecting</title></head><body><p>Continue to <a href="{0}">{0}</a>.</p></body></html>',
             location,
         ),
         headers={"Refresh": f"0; url={location}", "Cache-Control": "no-store"},

@@ -191,7 +191,6 @@ class _Failure(Exception):
 
     def __init__(self, reason: str, *, retryable: bool, kind: str):
         super().__init__(reason)
-        self.reason = reason
         self.retryable = retryable
         self.kind = kind
 
@@ -285,7 +284,7 @@ class PaymentsClient:
                 logger.warning("payments %s %s failed (attempt %d): %s", method, path, attempt + 1, failure)
                 if not failure.retryable or attempt + 1 == attempts:
                     raise PaymentServiceUnavailable(
-                        f"The payments service is unavailable: {failure.reason}."
+                        f"The payments service is unavailable: {failure}."
                     ) from failure
                 time.sleep(self.backoff * 2**attempt * random.uniform(0.5, 1.5))
                 continue

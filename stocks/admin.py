@@ -69,9 +69,14 @@ class CountForm(forms.Form):
         return self.cleaned_data[f"counted_{stock.article_id}"]
 
 
+@admin.display(description="SKU", ordering="article__sku")
+def sku(row: Stock | StockMovement) -> str:
+    return row.article.sku
+
+
 @admin.register(Stock)
 class StockAdmin(ServiceAdmin):
-    list_display = ("sku", "name", "quantity", "min_quantity", "max_quantity", "is_low")
+    list_display = (sku, "name", "quantity", "min_quantity", "max_quantity", "is_low")
     list_filter = (LowStockFilter, "article__is_active")
     search_fields = ("article__sku", "article__name")
     list_select_related = ("article",)
@@ -94,10 +99,6 @@ class StockAdmin(ServiceAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    @admin.display(description="SKU", ordering="article__sku")
-    def sku(self, stock: Stock) -> str:
-        return stock.article.sku
 
     @admin.display(description="name", ordering="article__name")
     def name(self, stock: Stock) -> str:
@@ -179,7 +180,7 @@ class StockAdmin(ServiceAdmin):
 
 @admin.register(StockMovement)
 class StockMovementAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "sku", "kind", "delta", "quantity_after", "reference", "user")
+    list_display = ("created_at", sku, "kind", "delta", "quantity_after", "reference", "user")
     list_filter = ("kind", "created_at")
     search_fields = ("article__sku", "reference")
     list_select_related = ("article", "user")
@@ -187,7 +188,3 @@ class StockMovementAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         return selectors.movement_list()
-
-    @admin.display(description="SKU", ordering="article__sku")
-    def sku(self, movement: StockMovement) -> str:
-        return movement.article.sku

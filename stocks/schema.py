@@ -37,7 +37,6 @@ class StockLevel(DjangoObjectType):
 
     class Meta:
         model = Stock
-        name = "StockLevel"
         fields = ("quantity", "min_quantity", "max_quantity")
 
     def resolve_sku(root, info):

@@ -48,10 +48,6 @@ class User(AbstractUser):
         full_name = self.get_full_name()
         return f"{full_name} ({self.username})" if full_name else self.username
 
-    def clean(self):
-        super().clean()
-        self.email = self.__class__.objects.normalize_email(self.email)
-
     def save(self, *args, **kwargs):
         # Admin access follows the role; nobody is a superuser by flag, managers get every
         # permission from users.backends.RoleBackend instead.

@@ -3,7 +3,7 @@ from django import forms
 
 from articles.models import Article
 
-from ..models import LOW_STOCK, MovementKind, Stock, StockMovement
+from ..models import LOW_STOCK, Stock, StockMovement
 
 
 class StockFilter(django_filters.FilterSet):
@@ -21,7 +21,6 @@ class StockFilter(django_filters.FilterSet):
 class StockMovementFilter(django_filters.FilterSet):
     # An id box in the browsable API's filter form, not a drop-down of the whole catalogue.
     article = django_filters.ModelChoiceFilter(queryset=Article.objects.all(), widget=forms.NumberInput)
-    kind = django_filters.ChoiceFilter(choices=MovementKind.choices)
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 

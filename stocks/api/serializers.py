@@ -17,10 +17,8 @@ class StockLimitsSerializer(serializers.ModelSerializer):
 
 
 class StockSerializer(StockLimitsSerializer):
-    article_id = serializers.IntegerField(read_only=True)
     sku = serializers.CharField(source="article.sku", read_only=True)
     name = serializers.CharField(source="article.name", read_only=True)
-    is_low = serializers.BooleanField(read_only=True)
 
     class Meta(StockLimitsSerializer.Meta):
         fields = ["article_id", "sku", "name", "quantity", "min_quantity", "max_quantity", "is_low"]

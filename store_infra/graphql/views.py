@@ -78,9 +78,7 @@ class _GrapheneView(GraphQLView):
                     return ExecutionResult(errors=[error])
         return super().execute_graphql_request(request, data, query, variables, operation_name, show_graphiql)
 
-    @staticmethod
-    def format_error(error):
-        return format_error(error)
+    format_error = staticmethod(format_error)
 
 
 class _AnyAccept(DefaultContentNegotiation):

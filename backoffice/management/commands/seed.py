@@ -82,8 +82,8 @@ class Command(BaseCommand):
                 raise CommandError("; ".join(error.messages)) from None
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"Seeded {summary.articles} articles ({summary.units} units of opening stock), "
-                    f"{summary.customers} customers and {summary.orders} orders "
+                    f"Seeded {articles} articles ({summary.units} units of opening stock), "
+                    f"{customers} customers and {orders} orders "
                     f"({summary.cancelled} cancelled) in {time.monotonic() - started:.1f} s."
                 )
             )
