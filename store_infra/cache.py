@@ -61,6 +61,7 @@ from redis.exceptions import RedisError
 
 from core.metrics import READ_CACHE_HITS, READ_CACHE_MISSES
 
+from . import counters
 from .models import CacheBump
 
 logger = logging.getLogger(__name__)
@@ -249,12 +250,8 @@ def _bump_versions(labels: set[str]) -> None:
 
 
 def _bump(labels: Iterable[str]) -> None:
-    for label in labels:
-        key = _version_key(label)
-        try:
-            cache.incr(key)
-        except ValueError:  # no version yet (or it was evicted): any new number will do
-            cache.add(key, time.time_ns(), timeout=None)
+    # A version missing (not made yet, or evicted) starts again at the clock: any new number will do.
+    counters.increment([_version_key(label) for label in labels], start=time.time_ns(), timeout=None)
 
 
 def _read_versions(labels: Iterable[str], *, prefetch: Iterable[str] = ()) -> dict[str, str]:

@@ -30,14 +30,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.core.cache import cache, caches
 from django.core.exceptions import ImproperlyConfigured
-from django_redis.cache import RedisCache
 from rest_framework.throttling import BaseThrottle
 
 from core import rates
 from core.proxies import parse_address
 from store_infra import cache as read_cache
+from store_infra import counters
 from store_infra.models import ThrottleCounter
 
 logger = logging.getLogger(__name__)
@@ -150,30 +149,11 @@ def _count_in_redis(key: str, seconds: int, lease: int) -> int | None:
     if not read_cache.state.usable():
         return None
     try:
-        return _count(key, lease, timeout=seconds + 1)
+        return counters.increment([key], start=0, by=lease, timeout=seconds + 1)[0]
     except read_cache.CACHE_ERRORS as error:
         read_cache.state.failed(error)
         logger.warning("throttling skipped but for token requests: the cache is unavailable")
         return None
-
-
-def _count(key: str, lease: int, timeout: int) -> int:
-    """`lease` more at the counter `key`, created to expire in `timeout` seconds; returns what it holds."""
-    backend = caches["default"]
-    if isinstance(backend, RedisCache):
-        # Created at 0 with its expiry if missing, then incremented, in one round trip (not a MULTI):
-        # no counter is ever left without an expiry.
-        redis_key = backend.make_key(key)
-        pipeline = backend.client.get_client(write=True).pipeline(transaction=False)
-        pipeline.set(redis_key, 0, ex=timeout, nx=True)
-        pipeline.incr(redis_key, lease)
-        return pipeline.execute()[1]
-    try:  # the in-process cache of the embedded setup
-        return cache.incr(key, lease)
-    except ValueError:  # a new counter
-        if cache.add(key, lease, timeout):
-            return lease
-        return cache.incr(key, lease)
 
 
 def _count_in_database(key: str, *, window_end: float) -> int:

@@ -144,6 +144,17 @@ def test_a_bump_of_an_evicted_version_starts_again_from_the_clock_above_the_old_
     assert read(source) == {"value": "new"}
 
 
+@pytest.mark.django_db
+def test_a_commit_bumps_each_model_it_changed_by_one_and_a_missing_version_from_the_clock(bump_now):
+    read(Source(1), depends_on=(Stock, Order, OrderLine))
+    stock, order = version(Stock), version(Order)
+    cache.delete(read_cache._version_key(OrderLine._meta.label_lower))
+    before = time.time_ns()
+    bump_now(Stock, Order, OrderLine)
+    assert (version(Stock), version(Order)) == (stock + 1, order + 1)
+    assert version(OrderLine) > before
+
+
 def test_a_flushed_cache_recomputes_every_read():
     source = Source("old")
     read(source)
