@@ -15,7 +15,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from .errors import DATABASE_ERRORS, DATABASE_RETRY_AFTER, database_unavailable_body, error_body
-from .metrics import before_scrape, record_readiness
+from .metrics import record_readiness
+from .metrics_endpoint import before_scrape
 
 logger = logging.getLogger(__name__)
 

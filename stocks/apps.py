@@ -5,7 +5,7 @@ class StocksConfig(AppConfig):
     name = "stocks"
 
     def ready(self):
-        from core.metrics import before_scrape
+        from core.metrics_endpoint import before_scrape
 
         from .metrics import refresh_low_stock
 

@@ -15,7 +15,7 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from prometheus_client import REGISTRY
 
-from core import metrics as core_metrics
+from core import metrics_endpoint
 from orders.errors import PaymentServiceUnavailable
 from orders.payments_client import CircuitBreaker, PaymentsClient
 from orders.services import order_cancel, order_create, order_mark_paid
@@ -164,7 +164,7 @@ def test_a_gauge_that_cannot_be_refreshed_leaves_the_other_metrics_scraped(clien
     def broken():
         raise RuntimeError("no database")
 
-    monkeypatch.setattr(core_metrics, "BEFORE_SCRAPE", [broken])
+    monkeypatch.setattr(metrics_endpoint, "BEFORE_SCRAPE", [broken])
 
     response = client.get("/metrics")
 

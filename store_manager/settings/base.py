@@ -96,7 +96,7 @@ MIDDLEWARE = [
     "core.proxies.TrustedProxyMiddleware",
     # Then the request id (core/request_id.py) for every later log line, and the request metrics.
     "core.request_id.RequestIdMiddleware",
-    "core.metrics.MetricsEndpointMiddleware",
+    "core.metrics_endpoint.MetricsEndpointMiddleware",
     "core.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
