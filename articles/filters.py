@@ -12,6 +12,13 @@ from .models import Article
 SEARCH_LENGTH = 100
 
 
+def search_articles(articles, text: str, *, field: str = "search"):
+    """The rows of `articles` (an Article queryset) whose name or SKU holds `text`, in any case: the
+    catalogue's search and the stock report's."""
+    clean_text(text, field=field)
+    return articles.filter(Q(name__icontains=text) | Q(sku__icontains=text))
+
+
 class ArticleFilter(django_filters.FilterSet):
     search = django_filters.CharFilter(
         method="filter_search", max_length=SEARCH_LENGTH, label="Part of a name or SKU"
@@ -27,8 +34,7 @@ class ArticleFilter(django_filters.FilterSet):
         fields = ["search", "is_active", "min_price", "max_price", "low_stock_only"]
 
     def filter_search(self, queryset, name, value):
-        clean_text(value, field=name)
-        return queryset.filter(Q(name__icontains=value) | Q(sku__icontains=value))
+        return search_articles(queryset, value, field=name)
 
     def filter_low_stock_only(self, queryset, name, value):
         if not value:

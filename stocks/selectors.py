@@ -18,6 +18,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from articles.filters import search_articles
 from articles.models import Article
 from core.db import consistent_snapshot
 from core.errors import DomainError, NotFound
@@ -82,8 +83,7 @@ def _report_rows(*, search: str = "", is_low: bool | None = None, is_active: boo
         is_low=_IS_LOW,  # on the quantities just annotated
     )
     if search:
-        clean_text(search, field="search")
-        rows = rows.filter(Q(name__icontains=search) | Q(sku__icontains=search))
+        rows = search_articles(rows, search)
     if is_low is not None:
         rows = rows.filter(is_low=is_low)
     if is_active is not None:
