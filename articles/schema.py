@@ -6,8 +6,7 @@ from graphene_django import DjangoObjectType
 from stocks.schema import StockLevel
 from store_infra.graphql.arguments import database_id, one_of
 from store_infra.graphql.pagination import CountedConnection, page_arguments, paginate
-from store_infra.graphql.permissions import allow
-from users.permissions import STOCK_READERS
+from store_infra.graphql.permissions import require
 
 from . import selectors
 from .models import Article as ArticleModel
@@ -47,13 +46,13 @@ class Query(graphene.ObjectType):
         description="One article by `id` or `sku` (exactly one); null if there is none.",
     )
 
-    @allow(STOCK_READERS)
+    @require("articles.view_article")
     def resolve_articles(root, info, first=None, after=None, **filters):
         """The REST list's filters (articles.filters.ArticleFilter), as arguments."""
         articles = selectors.article_list(filters=filters)
         return paginate(ArticleConnection, articles, first=first, after=after)
 
-    @allow(STOCK_READERS)
+    @require("articles.view_article")
     def resolve_article(root, info, id=None, sku=None):
         name, value = one_of(id=id, sku=sku)
         lookup = {"sku": value} if name == "sku" else {"pk": database_id(name, value)}

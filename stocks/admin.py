@@ -100,6 +100,10 @@ class StockAdmin(ServiceAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def has_restock_permission(self, request):
+        """Booking deliveries: the permission REST's restock and GraphQL's mutations need too."""
+        return request.user.has_perm("stocks.restock")
+
     @admin.display(description="name", ordering="article__name")
     def name(self, stock: Stock) -> str:
         return stock.article.name
@@ -123,7 +127,7 @@ class StockAdmin(ServiceAdmin):
             max_quantity=form.cleaned_data["max_quantity"],
         )
 
-    @admin.action(description="Restock selected articles", permissions=["change"])
+    @admin.action(description="Restock selected articles", permissions=["restock"])
     def restock(self, request, queryset):
         """Asks the quantity and reference, then books them for every selected article, all or none."""
         form = RestockForm(request.POST if "apply" in request.POST else None)

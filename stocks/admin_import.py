@@ -128,7 +128,7 @@ def _delivered(request, content: bytes, name: str, reference: str, *, key: str |
 
 def import_delivery(model_admin, request):
     """GET: the upload form. POST: the preview of the uploaded file, or with `book`, its booking."""
-    if not model_admin.has_change_permission(request):
+    if not model_admin.has_restock_permission(request):
         raise PermissionDenied
     context = {
         **model_admin.admin_site.each_context(request),

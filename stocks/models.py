@@ -22,6 +22,7 @@ class Stock(models.Model):
 
     class Meta:
         ordering = ["article_id"]
+        permissions = [("restock", "Can book a delivery")]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=0), name="stock_quantity_not_negative"),
             models.CheckConstraint(condition=Q(min_quantity__gte=0), name="stock_min_not_negative"),

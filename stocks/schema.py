@@ -12,8 +12,7 @@ from core.errors import DomainError
 from store_infra.graphql.arguments import database_id, one_of, text
 from store_infra.graphql.errors import MutationError, graphql_error, mutation_error
 from store_infra.graphql.pagination import CountedConnection, page_arguments, paginate
-from store_infra.graphql.permissions import allow
-from users.permissions import STOCK_READERS
+from store_infra.graphql.permissions import require
 
 from . import selectors, services
 from .errors import DeliveryRefused
@@ -170,7 +169,7 @@ class Query(graphene.ObjectType):
         description="The stock ledger, newest first. Suppliers see deliveries (RESTOCK) only.",
     )
 
-    @allow(STOCK_READERS)
+    @require("stocks.view_stock")
     def resolve_stock(root, info, sku=None, article_id=None):
         name, value = one_of(sku=sku, articleId=article_id)
         try:
@@ -180,13 +179,13 @@ class Query(graphene.ObjectType):
         except Stock.DoesNotExist:
             return None
 
-    @allow(STOCK_READERS)
+    @require("stocks.view_stock")
     def resolve_low_stock(root, info, page=1, page_size=selectors.REPORT_MAX_PAGE_SIZE):
         return selectors.stock_low_list(page=page, page_size=page_size)
 
     # The supplier's door to the stock report (REST keeps its report for staff): stock data only,
     # no customers, orders or users.
-    @allow(STOCK_READERS)
+    @require("stocks.view_stock")
     def resolve_stock_report(
         root, info, search=None, is_low=None, is_active=None, page=1, page_size=selectors.REPORT_PAGE_SIZE
     ):
@@ -195,7 +194,7 @@ class Query(graphene.ObjectType):
             search=search, is_low=is_low, is_active=is_active, page=page, page_size=page_size
         ).data
 
-    @allow(STOCK_READERS)
+    @require("stocks.view_stockmovement")
     def resolve_stock_movements(root, info, sku=None, first=None, after=None):
         movements = selectors.movement_list(actor=info.context.user, sku=sku)
         return paginate(StockMovementConnection, movements, first=first, after=after, newest_first=True)
@@ -265,7 +264,7 @@ class Restock(graphene.Mutation):
 
     Output = RestockPayload
 
-    @allow(STOCK_READERS)
+    @require("stocks.restock")
     def mutate(root, info, sku, quantity, reference):
         stocks, errors = _deliver([services.DeliveryLine("", sku, quantity)], reference, info.context.user)
         return RestockPayload(stock=stocks[0] if stocks else None, errors=errors)
@@ -284,7 +283,7 @@ class RestockMany(graphene.Mutation):
 
     Output = RestockManyPayload
 
-    @allow(STOCK_READERS)
+    @require("stocks.restock")
     def mutate(root, info, items, reference):
         if len(items) > MAX_RESTOCK_ITEMS:
             raise graphql_error(

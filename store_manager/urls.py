@@ -16,7 +16,6 @@ from store_infra.graphql.views import StoreGraphQLView
 from store_infra.readiness import readiness
 from store_manager.schema import GRAPHIQL_STARTERS, schema
 from users.api.views import ObtainTokenView, UserViewSet
-from users.permissions import STOCK_READERS
 
 router = DefaultRouter()
 router.register("users", UserViewSet, basename="user")
@@ -47,7 +46,8 @@ urlpatterns = [
     path(
         "graphql/",
         StoreGraphQLView.as_view(
-            graphene_options={"schema": schema, "starters": GRAPHIQL_STARTERS}, page_roles=STOCK_READERS
+            graphene_options={"schema": schema, "starters": GRAPHIQL_STARTERS},
+            page_permission="stocks.view_stock",
         ),
         name="graphql",
     ),

@@ -15,7 +15,18 @@ from rest_framework.exceptions import AuthenticationFailed
 from .models import User
 from .selectors import TOKEN_USERS
 
-CACHED_FIELDS = ("id", "username", "email", "first_name", "last_name", "role", "is_active")
+# is_staff and is_superuser too, so that `has_perm` and the staff checks read no row.
+CACHED_FIELDS = (
+    "id",
+    "username",
+    "email",
+    "first_name",
+    "last_name",
+    "role",
+    "is_active",
+    "is_staff",
+    "is_superuser",
+)
 
 
 def _token_user(key: str) -> dict:

@@ -1,7 +1,7 @@
 from rest_framework import viewsets
 
 from store_infra.http import cached_answer
-from users.permissions import STAFF, STOCK_READERS, ActionRoles
+from users.permissions import ActionPermissions
 
 from .. import selectors, services
 from ..errors import ArticleInUse
@@ -13,14 +13,14 @@ class ArticleViewSet(viewsets.ModelViewSet):
     """What the store sells. An article with history cannot be deleted: deactivate it."""
 
     serializer_class = ArticleSerializer
-    permission_classes = [ActionRoles]
-    action_roles = {
-        "list": STOCK_READERS,
-        "retrieve": STOCK_READERS,
-        "create": STAFF,
-        "update": STAFF,
-        "partial_update": STAFF,
-        "destroy": STAFF,
+    permission_classes = [ActionPermissions]
+    action_permissions = {
+        "list": "articles.view_article",
+        "retrieve": "articles.view_article",
+        "create": "articles.add_article",
+        "update": "articles.change_article",
+        "partial_update": "articles.change_article",
+        "destroy": "articles.delete_article",
     }
     domain_errors = {"destroy": [ArticleInUse]}
     lookup_value_regex = r"\d{1,18}"

@@ -11,7 +11,7 @@ from articles.tests.factories import ArticleFactory
 from backoffice.reports import CHART_ROWS
 from core.tests.admin_pages import logged_in
 from orders.services import order_create
-from users import backends
+from users import permissions
 from users.models import Role
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +47,7 @@ def test_clerks_and_managers_see_the_report_and_its_link_on_the_admin_index(requ
 
 
 def test_staff_without_the_stock_and_order_permissions_are_refused(clerk, monkeypatch):
-    monkeypatch.setitem(backends.ROLE_APPS, Role.CLERK, {"articles", "stocks"})
+    monkeypatch.setitem(permissions.ROLE_PERMISSIONS, Role.CLERK, frozenset({"articles.*", "stocks.*"}))
 
     assert logged_in(clerk).get(URL).status_code == 403
     assert URL not in logged_in(clerk).get(reverse("admin:index")).text

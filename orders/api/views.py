@@ -10,7 +10,7 @@ from stocks.errors import InsufficientStock, StockLimitExceeded
 from store_infra.http import cached_answer
 from store_infra.idempotency import IdempotentCall
 from users.models import Role
-from users.permissions import STAFF, ActionRoles
+from users.permissions import ActionPermissions
 
 from .. import selectors, services
 from ..errors import (
@@ -50,14 +50,14 @@ class OrderViewSet(
     serializer_class = OrderSerializer
     # A clerk may also place an order from the browsable API's HTML form.
     parser_classes = JSON_OR_FORM
-    permission_classes = [ActionRoles]
-    action_roles = {
-        "list": STAFF | {Role.CUSTOMER},
-        "retrieve": STAFF | {Role.CUSTOMER},
-        "create": STAFF,
-        "cancel": STAFF,
-        "payment": STAFF,
-        "destroy": STAFF,
+    permission_classes = [ActionPermissions]
+    action_permissions = {
+        "list": "orders.view_order",
+        "retrieve": "orders.view_order",
+        "create": "orders.add_order",
+        "cancel": "orders.change_order",
+        "payment": "orders.change_order",
+        "destroy": "orders.delete_order",
     }
     domain_errors = {
         "create": [InsufficientStock, InvalidOrder, IdempotencyKeyReused, InvalidIdempotencyKey],

@@ -5,7 +5,7 @@ from rest_framework.response import Response
 
 from core.parsers import JSON_OR_FORM
 from store_infra.http import cached_json_response
-from users.permissions import STAFF, STOCK_READERS, ActionRoles
+from users.permissions import ActionPermissions
 
 from .. import selectors, services
 from ..errors import InvalidStockLimits, StockLimitExceeded
@@ -24,13 +24,13 @@ class StockViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     """Stock levels per article. Quantities change only through restock, adjust and orders."""
 
     serializer_class = StockSerializer
-    permission_classes = [ActionRoles]
-    action_roles = {
-        "list": STOCK_READERS,
-        "retrieve": STOCK_READERS,
-        "partial_update": STAFF,
-        "restock": STOCK_READERS,
-        "adjust": STAFF,
+    permission_classes = [ActionPermissions]
+    action_permissions = {
+        "list": "stocks.view_stock",
+        "retrieve": "stocks.view_stock",
+        "partial_update": "stocks.change_stock",
+        "restock": "stocks.restock",
+        "adjust": "stocks.change_stock",
     }
     domain_errors = {
         "partial_update": [StockLimitExceeded, InvalidStockLimits],
@@ -118,8 +118,8 @@ class StockMovementViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """The stock ledger, newest first."""
 
     serializer_class = StockMovementSerializer
-    permission_classes = [ActionRoles]
-    action_roles = {"list": STOCK_READERS}
+    permission_classes = [ActionPermissions]
+    action_permissions = {"list": "stocks.view_stockmovement"}
     filterset_class = StockMovementFilter
     search_fields = None
     ordering_fields = ["id", "created_at"]

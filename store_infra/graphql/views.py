@@ -4,9 +4,9 @@
   session login, whose requests need the CSRF token as on every session request (DRF's
   SessionAuthentication), in the `X-CSRFToken` header. Anonymous requests get 401 with a GraphQL
   error (`extensions.code` `not_authenticated`) and no data; a browser asking for the GraphiQL page
-  is sent to the login page instead. Roles are checked per field (store_infra/graphql/permissions.py), so
-  an authenticated customer gets `permission_denied` errors; GraphiQL
-  (store_infra/templates/graphene/graphiql.html, no CDN) is shown to `page_roles` only.
+  is sent to the login page instead. Permissions are checked per field (store_infra/graphql/permissions.py),
+  so an authenticated customer gets `permission_denied` errors; GraphiQL
+  (store_infra/templates/graphene/graphiql.html, no CDN) is shown to holders of `page_permission` only.
 - DRF's throttling, with the REST API's per-user budgets (store_infra/throttling.py): a document with a
   mutation spends from the write budget, anything else from the read budget; over budget, 429
   `throttled` with `Retry-After`, and nothing runs.
@@ -14,7 +14,7 @@
   (store_infra/graphql/validation.py); a body that is not JSON, or JSON nested too deeply, is a 400.
 """
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponseBadRequest, JsonResponse
@@ -98,9 +98,9 @@ class _LeftToGraphene(BaseParser):
         return {}
 
 
-class _GraphiQLPageRoles(BasePermission):
+class _GraphiQLPagePermission(BasePermission):
     def has_permission(self, request, view):
-        return not view.wants_page(request) or request.user.role in view.page_roles
+        return not view.wants_page(request) or request.user.has_perm(view.page_permission)
 
 
 class DocumentRateThrottle(BudgetThrottle):
@@ -115,12 +115,12 @@ class StoreGraphQLView(APIView):
 
     http_method_names = ["get", "post"]
     schema = None  # not in the REST API's OpenAPI: GraphQL describes itself (introspection)
-    permission_classes = [IsAuthenticated, _GraphiQLPageRoles]
+    permission_classes = [IsAuthenticated, _GraphiQLPagePermission]
     throttle_classes = [DocumentRateThrottle]
     renderer_classes = [JSONRenderer]
     parser_classes = [_LeftToGraphene]
     content_negotiation_class = _AnyAccept
-    page_roles: Collection[str] = ()  # who may open GraphiQL
+    page_permission = ""  # the permission that opens GraphiQL, named by the URLconf
     graphene_options: Mapping = {}  # _GrapheneView's: the schema, the starters
 
     def initial(self, request, *args, **kwargs):

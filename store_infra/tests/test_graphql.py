@@ -19,7 +19,7 @@ from stocks.models import Stock, StockMovement
 from store_infra.graphql.validation import MAX_ALIASES, MAX_QUERY_DEPTH, MAX_QUERY_TOKENS
 from store_manager.schema import Mutation, Query
 from users.models import Role
-from users.permissions import STOCK_READERS
+from users.permissions import role_grants
 
 RESTOCK = 'mutation { restock(sku: "TEA-1", quantity: 2, reference: "DN-1") { stock { quantity } } }'
 LOW_STOCK = "{ lowStock { sku } }"
@@ -114,19 +114,25 @@ ROOT_FIELDS = {
     "restockMany": 'mutation { restockMany(items: [{sku: "TEA-1", quantity: 1}], reference: "DN-2") '
     "{ stocks { quantity } } }",
 }
-ALLOWED = {name: STOCK_READERS for name in ROOT_FIELDS}
+ALLOWED = {name: {Role.MANAGER, Role.CLERK, Role.SUPPLIER} for name in ROOT_FIELDS}
 
 
-def test_every_root_field_checks_roles_and_none_lets_customers_in():
+def roles_holding(perm: str) -> set[str]:
+    return {role for role in Role if role_grants(role, perm.split(".", 1)[0], perm)}
+
+
+def test_every_root_field_names_its_permission_and_none_lets_customers_in():
     guards = {
-        to_camel_case(name): getattr(Query, f"resolve_{name}").allowed_roles for name in Query._meta.fields
+        to_camel_case(name): getattr(Query, f"resolve_{name}").required_permission
+        for name in Query._meta.fields
     }
     guards |= {
-        to_camel_case(name): field.resolver.allowed_roles for name, field in Mutation._meta.fields.items()
+        to_camel_case(name): field.resolver.required_permission
+        for name, field in Mutation._meta.fields.items()
     }
 
-    assert guards == {name: frozenset(roles) for name, roles in ALLOWED.items()}
-    assert not [name for name, roles in guards.items() if Role.CUSTOMER in roles]
+    assert {name: roles_holding(perm) for name, perm in guards.items()} == ALLOWED
+    assert not [name for name, perm in guards.items() if Role.CUSTOMER in roles_holding(perm)]
 
 
 @pytest.mark.parametrize("role", [Role.MANAGER, Role.CLERK, Role.SUPPLIER, Role.CUSTOMER])

@@ -11,7 +11,7 @@ from store_infra.throttling import LoginRateThrottle
 from .. import selectors, services
 from ..errors import CannotDeleteSelf, RoleNotAllowed, UserInUse
 from ..models import User
-from ..permissions import MANAGERS, STAFF, ActionRoles
+from ..permissions import ActionPermissions
 from .serializers import CredentialsSerializer, TokenSerializer, UserSerializer
 
 
@@ -48,14 +48,14 @@ class UserViewSet(viewsets.ModelViewSet):
     """Accounts. Managers manage everyone; clerks list and register customers."""
 
     serializer_class = UserSerializer
-    permission_classes = [ActionRoles]
-    action_roles = {
-        "list": STAFF,
-        "retrieve": STAFF,
-        "create": STAFF,
-        "update": MANAGERS,
-        "partial_update": MANAGERS,
-        "destroy": MANAGERS,
+    permission_classes = [ActionPermissions]
+    action_permissions = {
+        "list": "users.view_user",
+        "retrieve": "users.view_user",
+        "create": "users.add_user",
+        "update": "users.change_user",
+        "partial_update": "users.change_user",
+        "destroy": "users.delete_user",
     }
     domain_errors = {
         "create": [RoleNotAllowed],
